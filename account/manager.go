@@ -55,7 +55,7 @@ type LoginInput struct {
 	Protocol      Protocol
 	Username      string
 	Password      Secret // used once for the login request, never stored
-	PastedToken   string // instead of a password: a token the user already has
+	PastedToken   Secret // instead of a password: a token the user already has
 	Topics        []string
 	CAFile        string
 	AllowInsecure bool // the user's explicit choice of http:// to another host
@@ -81,8 +81,8 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 	}
 	var auth Authenticator
 	var grant Grant
-	if in.PastedToken != "" {
-		tok, err := ValidateToken(in.Protocol, in.PastedToken)
+	if !in.PastedToken.Empty() {
+		tok, err := ValidateToken(in.Protocol, in.PastedToken.Reveal())
 		if err != nil {
 			return Account{}, err
 		}
@@ -118,7 +118,7 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 		return acct, err
 	}
 	m.cfg.Logger.Info("logged in", "account", acct.Key(), "protocol", string(acct.Protocol),
-		"pasted_token", in.PastedToken != "", "keyring", m.cfg.Tokens.Persistent())
+		"pasted_token", !in.PastedToken.Empty(), "keyring", m.cfg.Tokens.Persistent())
 	return acct, keyErr
 }
 

@@ -31,7 +31,7 @@ type Keyring interface {
 
 type osKeyring struct{}
 
-func (osKeyring) Set(s, u, p string) error         { return keyring.Set(s, u, p) }
+func (osKeyring) Set(s, u, p string) error        { return keyring.Set(s, u, p) }
 func (osKeyring) Get(s, u string) (string, error) { return keyring.Get(s, u) }
 func (osKeyring) Delete(s, u string) error        { return keyring.Delete(s, u) }
 
