@@ -75,6 +75,9 @@ var sentinelSentences = []struct {
 	// ErrNoToken next: "not logged in" matters more to the user than why.
 	{ErrNoToken, "You are not logged in; log in to receive notifications."},
 	{ErrNoKeyring, "No system keyring is available, so Tidings keeps your login in memory only and will ask for it again next time it starts."},
+	// A bad settings file before the account error inside it.
+	{ErrConfigTooNew, "The settings were saved by a newer version of Tidings; the defaults are used instead."},
+	{ErrBadConfig, "The settings file could not be read; the defaults are used instead and the old file was kept."},
 	{ErrTokenTooBig, "The token is too large to store in the system keyring."},
 	{ErrUnauthorized, "Wrong username or password."},
 	{ErrTokenRejected, "The server no longer accepts your login; log in again."},
@@ -92,8 +95,6 @@ var sentinelSentences = []struct {
 	{ErrNoPassword, "Enter your password."},
 	{ErrBadToken, "The token is empty or not valid; copy it again from the server."},
 	{ErrBadProtocol, "Choose the server's protocol: Tidings, Gotify or ntfy."},
-	{ErrConfigTooNew, "The settings were saved by a newer version of Tidings; the defaults are used instead."},
-	{ErrBadConfig, "The settings file could not be read; the defaults are used instead and the old file was kept."},
 	{ErrUnknownAccount, "That account is not configured."},
 }
 
