@@ -44,14 +44,23 @@ func NewDesktop(logger *slog.Logger) *Desktop {
 	}
 	beeep.AppName = AppName
 	d := &Desktop{log: logger.With("component", "notifier"), bus: dbus.SessionBus, groups: map[string]uint32{}}
-	if img, err := iconRGBA(assets.AppIcon, 64); err == nil {
-		d.icon = dbus.MakeVariant(imageData{W: int32(img.Rect.Dx()), H: int32(img.Rect.Dy()), Stride: int32(img.Stride),
-			Alpha: true, Bits: 8, Channels: 4, Data: img.Pix})
+	if icon, err := appIconHint(); err == nil {
+		d.icon = icon
 	} else {
 		d.log.Warn("app icon unusable; popups go without it", "err", err)
 	}
 	return d
 }
+
+// appIconHint decodes and scales the app icon once per process.
+var appIconHint = sync.OnceValues(func() (dbus.Variant, error) {
+	img, err := iconRGBA(assets.AppIcon, 64)
+	if err != nil {
+		return dbus.Variant{}, err
+	}
+	return dbus.MakeVariant(imageData{W: int32(img.Rect.Dx()), H: int32(img.Rect.Dy()), Stride: int32(img.Stride),
+		Alpha: true, Bits: 8, Channels: 4, Data: img.Pix}), nil
+})
 
 // imageData is the freedesktop "image-data" hint, D-Bus type (iiibiiay).
 type imageData struct {

@@ -101,7 +101,7 @@ type Counters struct {
 type Dispatcher struct {
 	cfg    Config
 	log    *slog.Logger
-	queue  chan conn.Message
+	queue  chan queued
 	kick   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -114,6 +114,13 @@ type Dispatcher struct {
 
 	shown, suppressed, merged, dropped, failed atomic.Uint64
 	suppressedBy                               [numReasons]atomic.Uint64
+}
+
+// queued is a message with the time it arrived: windows are measured by
+// arrival, not by when a busy worker gets to it.
+type queued struct {
+	m  conn.Message
+	at time.Time
 }
 
 type linkEvent struct {
@@ -130,7 +137,7 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "notifier"), policy: cfg.Policy,
-		queue: make(chan conn.Message, cfg.QueueSize), kick: make(chan struct{}, 1),
+		queue: make(chan queued, cfg.QueueSize), kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go d.run(newEngine(cfg))
 	return d, nil
@@ -144,7 +151,7 @@ func (d *Dispatcher) Dispatch(m conn.Message) bool {
 		return false
 	}
 	select {
-	case d.queue <- m:
+	case d.queue <- queued{m, d.cfg.Now()}:
 		return true
 	default:
 		n := d.dropped.Add(1)
@@ -226,8 +233,8 @@ func (d *Dispatcher) run(e *engine) {
 		select {
 		case <-d.ctx.Done():
 			return
-		case m := <-d.queue:
-			e.handle(m, d.Policy(), d.cfg.Now(), &out)
+		case q := <-d.queue:
+			e.handle(q.m, d.Policy(), q.at, &out)
 		case <-d.kick:
 			d.mu.Lock()
 			events := d.links
@@ -237,6 +244,16 @@ func (d *Dispatcher) run(e *engine) {
 				e.link(ev.server, ev.up, d.Policy(), ev.at, &out)
 			}
 		case <-timer.C:
+			// Messages that arrived before the deadline belong to the
+			// windows it closes: decide them first.
+			for drained := false; !drained; {
+				select {
+				case q := <-d.queue:
+					e.handle(q.m, d.Policy(), q.at, &out)
+				default:
+					drained = true
+				}
+			}
 			e.tick(d.cfg.Now(), d.Policy(), &out)
 		}
 		d.apply(out)
