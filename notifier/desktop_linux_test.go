@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -141,4 +143,60 @@ func TestWithoutANotificationServerShowFailsWithAClearError(t *testing.T) {
 	if err := d.notifyDBus(ctx, Popup{Title: "nobody"}); err == nil {
 		t.Fatal("a popup with no server on the bus succeeded")
 	}
+}
+
+func TestClickingAPopupOpensItsURLAndOnlyTheServerCanClick(t *testing.T) {
+	env := desktoptest.Require(t)
+	srv := desktoptest.StartNotifications(t)
+	opened := make(chan string, 4)
+	d := NewDesktop(quiet)
+	d.Open = func(_ context.Context, u string) error { opened <- u; return nil }
+	if _, err := dbus.SessionBus(); err != nil { // shared and never closed: not a leak
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine()
+	ctx := context.Background()
+	if err := d.Show(ctx, Popup{Title: "with link", URL: "https://example.com/run/42"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Show(ctx, Popup{Title: "no link"}); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, 10*time.Second, untilN(2))
+	if !slices.Equal(got[0].Actions, []string{"default", "Open"}) || len(got[1].Actions) != 0 {
+		t.Fatalf("actions %q / %q", got[0].Actions, got[1].Actions)
+	}
+
+	// Another program on the bus forging the click is ignored.
+	forger, err := dbus.Connect(env.BusAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forger.Close()
+	if err := forger.Emit(fdoPath, fdoInvoked, got[0].ID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	// The server's own clicks: first on the popup without a URL, then on
+	// the one with it. Signals arrive in order, so when the URL shows up the
+	// forged and the URL-less clicks have been handled.
+	if err := srv.Invoke(got[1].ID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Invoke(got[0].ID, "default"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case u := <-opened:
+		if u != "https://example.com/run/42" {
+			t.Fatalf("opened %q", u)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the click did not open the URL")
+	}
+	if len(opened) != 0 {
+		t.Fatalf("more than one URL opened: %q", <-opened)
+	}
+	forger.Close()
+	d.Close()
+	eventually(t, "the click listener to stop", func() bool { return runtime.NumGoroutine() <= base })
 }

@@ -21,6 +21,10 @@ type Desktop struct {
 	log *slog.Logger
 }
 
+// Close releases nothing: beeep popups have no click callbacks here, so the
+// UI opens a message's URL from history with OpenURL.
+func (d *Desktop) Close() error { return nil }
+
 // NewDesktop returns the platform Notifier, showing the app icon with every
 // popup.
 func NewDesktop(logger *slog.Logger) *Desktop {
