@@ -144,7 +144,8 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 }
 
 // Dispatch queues m for a popup decision. It never blocks: when the queue
-// is full the message is dropped (logged and counted; it stays in history)
+// is full the message is dropped (counted, logged with a back-off; it stays
+// in history)
 // and Dispatch returns false. Safe from any goroutine, also after Close.
 func (d *Dispatcher) Dispatch(m conn.Message) bool {
 	if d.closed.Load() {
@@ -154,9 +155,12 @@ func (d *Dispatcher) Dispatch(m conn.Message) bool {
 	case d.queue <- queued{m, d.cfg.Now()}:
 		return true
 	default:
-		n := d.dropped.Add(1)
-		d.log.Warn("popup queue full; message kept in history only",
-			"server", m.Server, "id", m.ID, "dropped_total", n)
+		// Logged at the 1st, 2nd, 4th, 8th… drop: a flood must not turn
+		// into a flood of log lines.
+		if n := d.dropped.Add(1); n&(n-1) == 0 {
+			d.log.Warn("popup queue full; message kept in history only",
+				"server", m.Server, "id", m.ID, "dropped_total", n)
+		}
 		return false
 	}
 }

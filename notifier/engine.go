@@ -24,6 +24,9 @@ type engine struct {
 	batchAt time.Time      // when the first of them arrived
 	batchDu time.Time      // when the batch is complete
 	links   map[string]*linkState
+	// due is no later than the earliest pending deadline (zero: none), so
+	// tick can return at once when nothing is due.
+	due time.Time
 }
 
 // burstWin counts the popups of one source within a window.
@@ -70,6 +73,7 @@ func (e *engine) handle(m conn.Message, pol Policy, now time.Time, out *outcome)
 		}
 		e.batch = append(e.batch, m)
 		e.batchDu = minTime(now.Add(e.cfg.CatchUpGap), e.batchAt.Add(e.cfg.CatchUpMaxWait))
+		e.note(e.batchDu)
 		return
 	}
 	if len(e.batch) > 0 { // a live message: the catch-up is over
@@ -88,11 +92,13 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 		return
 	}
 	e.dups[dk] = &dupWin{end: now.Add(e.cfg.MergeWindow), total: 1, first: m}
+	e.note(now.Add(e.cfg.MergeWindow))
 	sk := m.Server + "\x00" + m.Source
 	w := e.sources[sk]
 	if w == nil || !now.Before(w.end) {
 		w = &burstWin{end: now.Add(e.cfg.BurstWindow)}
 		e.sources[sk] = w
+		e.note(w.end)
 	}
 	if w.shown < e.cfg.BurstLimit {
 		w.shown++
@@ -104,6 +110,10 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 
 // tick flushes every window that ended by now.
 func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
+	if e.due.IsZero() || now.Before(e.due) {
+		return
+	}
+	defer e.recompute()
 	if len(e.batch) > 0 && !now.Before(e.batchDu) {
 		e.flushBatch(now, out)
 	}
@@ -153,8 +163,18 @@ func (e *engine) flushBatch(now time.Time, out *outcome) {
 	out.popups = append(out.popups, catchUpSummary(batch))
 }
 
+// note lowers the cached deadline to t.
+func (e *engine) note(t time.Time) {
+	if e.due.IsZero() || t.Before(e.due) {
+		e.due = t
+	}
+}
+
 // next returns when tick next has work, or false when nothing is pending.
-func (e *engine) next() (time.Time, bool) {
+func (e *engine) next() (time.Time, bool) { return e.due, !e.due.IsZero() }
+
+// recompute sets the cached deadline from every pending one.
+func (e *engine) recompute() {
 	var at time.Time
 	consider := func(t time.Time) {
 		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
@@ -173,7 +193,7 @@ func (e *engine) next() (time.Time, bool) {
 	for _, l := range e.links {
 		consider(l.lostDue)
 	}
-	return at, !at.IsZero()
+	e.due = at
 }
 
 // single is the popup of one message.

@@ -41,6 +41,7 @@ func (e *engine) link(server string, up bool, pol Policy, now time.Time, out *ou
 		l.downSince = now
 		if wasKnown { // a first report of "down" at start-up is not a loss
 			l.lostDue = now.Add(e.cfg.LinkGrace)
+			e.note(l.lostDue)
 		}
 		return
 	}
