@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,23 @@ func (n *notifiedLog) snapshot() map[string]int {
 	return out
 }
 
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -67,7 +85,9 @@ func checkNoLeak(t *testing.T) {
 
 func newTestDispatcher(t *testing.T, cfg Config) *Dispatcher {
 	t.Helper()
-	cfg.Logger = quiet
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
 	d, err := NewDispatcher(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +110,9 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 		return rec.Show(ctx, p)
 	})
 	var notified notifiedLog
-	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 4, BurstLimit: 1000, ShowTimeout: time.Minute, Notified: notified.record})
+	logs := &lockedBuffer{}
+	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 4, BurstLimit: 1000, ShowTimeout: time.Minute,
+		Notified: notified.record, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
 	if !d.Dispatch(msg("first", "s0", "t0")) {
 		t.Fatal("first message refused")
@@ -118,6 +140,10 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 	}
 	if c := d.Counters(); c.Dropped != 16 {
 		t.Fatalf("dropped = %d, want 16", c.Dropped)
+	}
+	// Logged with a back-off: drops 1, 2, 4, 8 and 16.
+	if n := strings.Count(logs.String(), "popup queue full"); n != 5 {
+		t.Fatalf("%d drop log lines, want 5:\n%s", n, logs.String())
 	}
 	close(gate)
 	eventually(t, "the queued popups", func() bool { return len(rec.Popups()) == 5 })
