@@ -177,3 +177,10 @@ func waitForBusName(addr, name string, timeout time.Duration) error {
 		}
 	}
 }
+
+// Invoke emits ActionInvoked for notification id from the server's own
+// connection, as a daemon does when the user clicks it (action "default")
+// or one of its buttons.
+func (n *Notifications) Invoke(id uint32, action string) error {
+	return n.conn.Emit(notifyPath, notifyIface+".ActionInvoked", id, action)
+}

@@ -1,0 +1,63 @@
+//go:build !linux
+
+package notifier
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/gen2brain/beeep"
+
+	"github.com/tidings-app/tidings/assets"
+	"github.com/tidings-app/tidings/notifier/sanitize"
+)
+
+// Desktop is the platform Notifier: beeep (Windows toast, macOS
+// terminal-notifier / osascript, D-Bus on the BSDs). beeep knows two levels:
+// critical popups use Alert (with sound), the rest Notify.
+type Desktop struct {
+	log *slog.Logger
+}
+
+// Close releases nothing: beeep popups have no click callbacks here, so the
+// UI opens a message's URL from history with OpenURL.
+func (d *Desktop) Close() error { return nil }
+
+// NewDesktop returns the platform Notifier, showing the app icon with every
+// popup.
+func NewDesktop(logger *slog.Logger) *Desktop {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	beeep.AppName = AppName
+	return &Desktop{log: logger.With("component", "notifier")}
+}
+
+// Show hands p to beeep. beeep takes no context; ctx is checked first.
+func (d *Desktop) Show(ctx context.Context, p Popup) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	title, body := p.Title, p.Body
+	switch runtime.GOOS {
+	case "windows":
+		// go-toast puts the text into XML CDATA and, in its PowerShell
+		// fallback, into a double-quoted here-string.
+		title, body = sanitize.WindowsToast(title), sanitize.WindowsToast(body)
+	case "darwin":
+		// terminal-notifier and osascript show plain text.
+	default:
+		// BSDs: beeep speaks to a freedesktop server, which renders markup.
+		title, body = sanitize.Markup(title), sanitize.Markup(body)
+	}
+	send := beeep.Notify
+	if p.Urgency == UrgencyCritical {
+		send = beeep.Alert
+	}
+	if err := send(title, body, assets.AppIcon); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoServer, err)
+	}
+	return nil
+}

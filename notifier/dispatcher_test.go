@@ -1,0 +1,267 @@
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings-app/tidings/conn"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// notifiedLog collects what the dispatcher reports as notified.
+type notifiedLog struct {
+	mu   sync.Mutex
+	refs map[string]int
+}
+
+func (n *notifiedLog) record(refs []Ref) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.refs == nil {
+		n.refs = map[string]int{}
+	}
+	for _, r := range refs {
+		n.refs[r.ID]++
+	}
+}
+
+func (n *notifiedLog) snapshot() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range n.refs {
+		out[k] = v
+	}
+	return out
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
+
+// checkNoLeak fails the test if goroutines started during it outlive it.
+func checkNoLeak(t *testing.T) {
+	base := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
+	})
+}
+
+func newTestDispatcher(t *testing.T, cfg Config) *Dispatcher {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	d, err := NewDispatcher(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
+	checkNoLeak(t)
+	entered, gate := make(chan struct{}, 100), make(chan struct{})
+	rec := NewRecorder()
+	slow := NotifierFunc(func(ctx context.Context, p Popup) error {
+		entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return rec.Show(ctx, p)
+	})
+	var notified notifiedLog
+	logs := &lockedBuffer{}
+	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 4, BurstLimit: 1000, ShowTimeout: time.Minute,
+		Notified: notified.record, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+
+	if !d.Dispatch(msg("first", "s0", "t0")) {
+		t.Fatal("first message refused")
+	}
+	<-entered // the worker is now stuck in Show with the queue empty
+
+	done := make(chan []bool)
+	go func() {
+		var res []bool
+		for i := 1; i <= 20; i++ {
+			res = append(res, d.Dispatch(msg(fmt.Sprint("m", i), fmt.Sprint("s", i), fmt.Sprint("t", i))))
+		}
+		done <- res
+	}()
+	var res []bool
+	select {
+	case res = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Dispatch blocked while the worker was stuck")
+	}
+	for i, ok := range res {
+		if want := i < 4; ok != want {
+			t.Fatalf("Dispatch #%d accepted=%v, want %v (queue of 4)", i+1, ok, want)
+		}
+	}
+	if c := d.Counters(); c.Dropped != 16 {
+		t.Fatalf("dropped = %d, want 16", c.Dropped)
+	}
+	// Logged with a back-off: drops 1, 2, 4, 8 and 16.
+	if n := strings.Count(logs.String(), "popup queue full"); n != 5 {
+		t.Fatalf("%d drop log lines, want 5:\n%s", n, logs.String())
+	}
+	close(gate)
+	eventually(t, "the queued popups", func() bool { return len(rec.Popups()) == 5 })
+	eventually(t, "notified reports", func() bool { return len(notified.snapshot()) == 5 })
+	got := notified.snapshot()
+	for _, id := range []string{"first", "m1", "m2", "m3", "m4"} {
+		if got[id] != 1 {
+			t.Errorf("%s notified %d times", id, got[id])
+		}
+	}
+	if got["m5"] != 0 {
+		t.Error("a dropped message was reported as notified")
+	}
+	if c := d.Counters(); c.Shown != 5 {
+		t.Fatalf("shown = %d, want 5", c.Shown)
+	}
+}
+
+func TestCloseReturnsPromptlyEvenWhileAPopupIsStuck(t *testing.T) {
+	checkNoLeak(t)
+	rec := NewRecorder()
+	rec.Block() // never released: only ctx ends Show
+	d, err := NewDispatcher(Config{Notifier: rec, Logger: quiet, ShowTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Dispatch(msg("1", "a", "b"))
+	d.Dispatch(msg("2", "a", "c"))
+	closed := make(chan struct{})
+	go func() { d.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if d.Dispatch(msg("3", "a", "d")) {
+		t.Fatal("Dispatch accepted a message after Close")
+	}
+	d.LinkState(server, false) // must not block or panic after Close
+	if err := d.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+}
+
+func TestABurstIsSummarisedByTheWorkersTimer(t *testing.T) {
+	checkNoLeak(t)
+	rec := NewRecorder()
+	var notified notifiedLog
+	d := newTestDispatcher(t, Config{Notifier: rec, BurstLimit: 2, BurstWindow: 30 * time.Millisecond,
+		MergeWindow: 30 * time.Millisecond, Notified: notified.record})
+	for i := range 10 {
+		d.Dispatch(msg(fmt.Sprint("b", i), "backup", fmt.Sprint("job ", i)))
+	}
+	eventually(t, "the summary", func() bool { return len(rec.Popups()) == 3 })
+	p := rec.Popups()[2]
+	if p.Title != "8 new messages from backup" {
+		t.Fatalf("summary title %q", p.Title)
+	}
+	eventually(t, "all ten notified", func() bool { return len(notified.snapshot()) == 10 })
+	c := d.Counters()
+	if c.Shown != 3 || c.Merged != 8 || c.Dropped != 0 || c.Suppressed != 0 {
+		t.Fatalf("counters = %+v", c)
+	}
+}
+
+func TestThePolicyCanBeChangedWhileRunningAndSuppressionIsCounted(t *testing.T) {
+	rec := NewRecorder()
+	var notified notifiedLog
+	d := newTestDispatcher(t, Config{Notifier: rec, Notified: notified.record})
+	d.SetPolicy(Policy{MinPriority: conn.PriorityHigh})
+	if s := d.Status(); s.HiddenBelow != conn.PriorityHigh {
+		t.Fatalf("status %+v does not show the minimum", s)
+	}
+	d.Dispatch(msg("low", "a", "quiet one"))
+	hi := msg("hi", "a", "loud one")
+	hi.Priority = conn.PriorityHigh
+	d.Dispatch(hi)
+	eventually(t, "both settled", func() bool { return len(notified.snapshot()) == 2 })
+	if got := rec.Popups(); len(got) != 1 || got[0].Title != "loud one" {
+		t.Fatalf("popups %+v", got)
+	}
+	c := d.Counters()
+	if c.Suppressed != 1 || c.SuppressedBy[ReasonBelowMinimum] != 1 || c.Shown != 1 {
+		t.Fatalf("counters = %+v", c)
+	}
+	d.SetPolicy(Policy{})
+	d.Dispatch(msg("low2", "b", "now visible"))
+	eventually(t, "the popup after lifting the minimum", func() bool { return len(rec.Popups()) == 2 })
+}
+
+func TestAFailingNotificationServerIsCountedAndStillSettlesTheMessage(t *testing.T) {
+	rec := NewRecorder()
+	rec.Fail(errors.New("no server"))
+	var notified notifiedLog
+	d := newTestDispatcher(t, Config{Notifier: rec, Notified: notified.record})
+	d.Dispatch(msg("1", "a", "b"))
+	eventually(t, "the failure", func() bool { return d.Counters().Failed == 1 })
+	eventually(t, "the report", func() bool { return notified.snapshot()["1"] == 1 })
+	if c := d.Counters(); c.Shown != 0 {
+		t.Fatalf("a failed popup was counted as shown: %+v", c)
+	}
+}
+
+func TestConnectionNoticesFlowThroughTheDispatcher(t *testing.T) {
+	rec := NewRecorder()
+	d := newTestDispatcher(t, Config{Notifier: rec, LinkNotices: true, LinkGrace: 20 * time.Millisecond})
+	d.LinkState(server, true)
+	d.LinkState(server, false)
+	eventually(t, "connection lost", func() bool { return len(rec.Popups()) == 1 })
+	d.LinkState(server, true)
+	eventually(t, "connection restored", func() bool { return len(rec.Popups()) == 2 })
+	if got := rec.Popups(); got[0].Title != "Connection lost" || got[1].Title != "Connection restored" {
+		t.Fatalf("popups %q, %q", got[0].Title, got[1].Title)
+	}
+}
+
+func TestADispatcherNeedsANotifier(t *testing.T) {
+	if _, err := NewDispatcher(Config{}); !errors.Is(err, ErrNoNotifier) {
+		t.Fatalf("err = %v", err)
+	}
+}

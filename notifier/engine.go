@@ -1,0 +1,325 @@
+package notifier
+
+import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/notifier/sanitize"
+)
+
+// engine is the popup decision logic: policy, catch-up batching, merging of
+// identical messages and per-source burst control. It is pure (time comes
+// in as an argument) and owned by one goroutine.
+type engine struct {
+	cfg     Config
+	sources map[string]*burstWin
+	dups    map[string]*dupWin
+	batch   []conn.Message // catch-up messages gathered so far
+	batchAt time.Time      // when the first of them arrived
+	batchDu time.Time      // when the batch is complete
+	links   map[string]*linkState
+	// due is no later than the earliest pending deadline (zero: none), so
+	// tick can return at once when nothing is due.
+	due time.Time
+}
+
+// burstWin counts the popups of one source within a window.
+type burstWin struct {
+	end   time.Time
+	shown int
+	held  []conn.Message
+}
+
+// dupWin merges identical messages within a window.
+type dupWin struct {
+	end     time.Time
+	total   int // copies seen in this chain, the first included
+	first   conn.Message
+	pending []conn.Message // copies not shown yet
+}
+
+// outcome is what one step decided.
+type outcome struct {
+	popups  []Popup
+	settled []Ref    // suppressed by policy: history only
+	reasons []Reason // one per settled ref
+}
+
+func (o *outcome) suppress(m conn.Message, r Reason) {
+	o.settled = append(o.settled, Ref{m.Server, m.ID})
+	o.reasons = append(o.reasons, r)
+}
+
+func newEngine(cfg Config) *engine {
+	return &engine{cfg: cfg, sources: map[string]*burstWin{}, dups: map[string]*dupWin{}, links: map[string]*linkState{}}
+}
+
+// handle decides about one message.
+func (e *engine) handle(m conn.Message, pol Policy, now time.Time, out *outcome) {
+	e.tick(now, pol, out)
+	if r := pol.Check(m.Server, m.Source, m.Priority, now); r != Allowed {
+		out.suppress(m, r)
+		return
+	}
+	if m.CatchUp {
+		if len(e.batch) == 0 {
+			e.batchAt = now
+		}
+		e.batch = append(e.batch, m)
+		e.batchDu = minTime(now.Add(e.cfg.CatchUpGap), e.batchAt.Add(e.cfg.CatchUpMaxWait))
+		e.note(e.batchDu)
+		return
+	}
+	if len(e.batch) > 0 { // a live message: the catch-up is over
+		e.flushBatch(now, out)
+	}
+	e.route(m, now, out)
+}
+
+// route sends an allowed message through duplicate merging and burst
+// control.
+func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
+	dk := dupKey(m)
+	if d := e.dups[dk]; d != nil && now.Before(d.end) {
+		d.total++
+		d.pending = append(d.pending, m)
+		return
+	}
+	e.dups[dk] = &dupWin{end: now.Add(e.cfg.MergeWindow), total: 1, first: m}
+	e.note(now.Add(e.cfg.MergeWindow))
+	sk := m.Server + "\x00" + m.Source
+	w := e.sources[sk]
+	if w == nil || !now.Before(w.end) {
+		w = &burstWin{end: now.Add(e.cfg.BurstWindow)}
+		e.sources[sk] = w
+		e.note(w.end)
+	}
+	if w.shown < e.cfg.BurstLimit {
+		w.shown++
+		out.popups = append(out.popups, single(m, dk))
+		return
+	}
+	w.held = append(w.held, m)
+}
+
+// tick flushes every window that ended by now.
+func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
+	if e.due.IsZero() || now.Before(e.due) {
+		return
+	}
+	defer e.recompute()
+	if len(e.batch) > 0 && !now.Before(e.batchDu) {
+		e.flushBatch(now, out)
+	}
+	for _, k := range sortedKeys(e.dups) {
+		d := e.dups[k]
+		if now.Before(d.end) {
+			continue
+		}
+		if len(d.pending) == 0 {
+			delete(e.dups, k)
+			continue
+		}
+		out.popups = append(out.popups, duplicateSummary(d, k))
+		d.pending, d.end = nil, now.Add(e.cfg.MergeWindow)
+	}
+	for _, k := range sortedKeys(e.sources) {
+		w := e.sources[k]
+		if now.Before(w.end) {
+			continue
+		}
+		switch len(w.held) {
+		case 0:
+			delete(e.sources, k)
+			continue
+		case 1:
+			out.popups = append(out.popups, single(w.held[0], dupKey(w.held[0])))
+		default:
+			out.popups = append(out.popups, burstSummary(w.held, k))
+		}
+		// The storm may go on: stay in summary mode for one more window.
+		e.sources[k] = &burstWin{end: now.Add(e.cfg.BurstWindow), shown: e.cfg.BurstLimit}
+	}
+	e.tickLinks(now, pol, out)
+}
+
+// flushBatch ends a catch-up batch: a few messages pop up one by one, more
+// than CatchUpLimit become one "N missed messages".
+func (e *engine) flushBatch(now time.Time, out *outcome) {
+	batch := e.batch
+	e.batch = nil
+	if len(batch) <= e.cfg.CatchUpLimit {
+		for _, m := range batch {
+			e.route(m, now, out)
+		}
+		return
+	}
+	out.popups = append(out.popups, catchUpSummary(batch))
+}
+
+// note lowers the cached deadline to t.
+func (e *engine) note(t time.Time) {
+	if e.due.IsZero() || t.Before(e.due) {
+		e.due = t
+	}
+}
+
+// next returns when tick next has work, or false when nothing is pending.
+func (e *engine) next() (time.Time, bool) { return e.due, !e.due.IsZero() }
+
+// recompute sets the cached deadline from every pending one.
+func (e *engine) recompute() {
+	var at time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	if len(e.batch) > 0 {
+		consider(e.batchDu)
+	}
+	for _, d := range e.dups {
+		consider(d.end)
+	}
+	for _, w := range e.sources {
+		consider(w.end)
+	}
+	for _, l := range e.links {
+		consider(l.lostDue)
+	}
+	e.due = at
+}
+
+// single is the popup of one message.
+func single(m conn.Message, group string) Popup {
+	title := sanitize.Summary(m.Title)
+	if title == "" {
+		title = sourceName(m)
+	}
+	u, _ := sanitize.URL(m.URL)
+	return Popup{Title: title, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(m.Priority), URL: u,
+		Group: group, Refs: []Ref{{m.Server, m.ID}}}
+}
+
+func duplicateSummary(d *dupWin, key string) Popup {
+	m := d.first
+	suffix := fmt.Sprintf(" (×%d)", d.total)
+	title := sanitize.Text(m.Title, sanitize.MaxSummary-len([]rune(suffix)), false)
+	if title == "" {
+		title = sanitize.Text(sourceName(m), sanitize.MaxSummary-len([]rune(suffix)), false)
+	}
+	u, _ := sanitize.URL(m.URL)
+	return Popup{Title: title + suffix, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(maxPriority(d.pending)),
+		URL: u, Group: key, Refs: refs(d.pending), Merged: true}
+}
+
+func burstSummary(held []conn.Message, key string) Popup {
+	name := sourceName(held[0])
+	var lines []string
+	for i := len(held) - 1; i >= 0 && len(lines) < 3; i-- {
+		if l := sanitize.Text(firstNonEmpty(held[i].Title, held[i].Body), 80, false); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return Popup{Title: sanitize.Summary(fmt.Sprintf("%d new messages from %s", len(held), name)),
+		Body: sanitize.Body(strings.Join(lines, "\n")), Urgency: UrgencyFor(maxPriority(held)),
+		Group: "burst:" + hashKey(key), Refs: refs(held), Merged: true}
+}
+
+func catchUpSummary(batch []conn.Message) Popup {
+	counts := map[string]int{}
+	for _, m := range batch {
+		counts[sourceName(m)]++
+	}
+	names := sortedKeys(counts)
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
+	var parts []string
+	for i, n := range names {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("%d more", len(names)-3))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d)", n, counts[n]))
+	}
+	return Popup{Title: fmt.Sprintf("%d missed messages", len(batch)),
+		Body:    sanitize.Body("From " + strings.Join(parts, ", ") + "."),
+		Urgency: UrgencyFor(maxPriority(batch)), Group: "catch-up", Refs: refs(batch), Merged: true}
+}
+
+// sourceName is what a summary calls a message's origin: its source, or
+// the server's host.
+func sourceName(m conn.Message) string {
+	name := m.Source
+	if name == "" {
+		if u, err := url.Parse(m.Server); err == nil && u.Hostname() != "" {
+			name = u.Hostname()
+		} else {
+			name = m.Server
+		}
+	}
+	if name = sanitize.Text(name, 40, false); name == "" {
+		name = AppName
+	}
+	return name
+}
+
+func dupKey(m conn.Message) string {
+	return hashKey(m.Server + "\x00" + m.Source + "\x00" + m.Title + "\x00" + m.Body)
+}
+
+func hashKey(s string) string {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+func refs(ms []conn.Message) []Ref {
+	out := make([]Ref, len(ms))
+	for i, m := range ms {
+		out[i] = Ref{m.Server, m.ID}
+	}
+	return out
+}
+
+func maxPriority(ms []conn.Message) conn.Priority {
+	var p conn.Priority
+	for _, m := range ms {
+		q := m.Priority
+		if q <= 0 {
+			q = conn.PriorityDefault
+		}
+		p = max(p, q)
+	}
+	return p
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,3 @@
+package notifier
+
+func openerArgv(u string) []string { return []string{"open", u} }
