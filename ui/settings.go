@@ -1,0 +1,345 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tidings-app/tidings/conn"
+)
+
+// SettingsConfig configures the settings window.
+type SettingsConfig struct {
+	App     fyne.App
+	Store   SettingsStore
+	History History // for the list of sources to mute; may be nil
+	// OnChange runs on the UI goroutine after every saved change.
+	OnChange func(Settings)
+	// OnLanguage runs on the UI goroutine when the language changed.
+	OnLanguage func(choice string)
+	Log        *slog.Logger
+}
+
+// SettingsWindow edits Settings; every change is saved at once.
+type SettingsWindow struct {
+	cfg SettingsConfig
+	win fyne.Window
+
+	minPrio                    *widget.Select
+	dndOn, dndUrgent, lostNote *widget.Check
+	dndFrom, dndTo             *widget.Entry
+	mutes                      *fyne.Container
+	muteChecks                 []muteCheck
+	days, max, caFile          *widget.Entry
+	autostart                  *widget.Check
+	language                   *widget.Select
+	errLabel                   *widget.Label
+	building                   bool
+}
+
+// NewSettingsWindow builds the window from the stored settings.
+func NewSettingsWindow(cfg SettingsConfig) *SettingsWindow {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &SettingsWindow{cfg: cfg, win: cfg.App.NewWindow(T("settings.title"))}
+	s.win.SetCloseIntercept(s.win.Hide)
+	s.build()
+	s.win.Resize(fyne.NewSize(480, 620))
+	return s
+}
+
+// Window returns the Fyne window.
+func (s *SettingsWindow) Window() fyne.Window { return s.win }
+
+// Show reloads the settings into the form, refreshes the source list and
+// shows the window.
+func (s *SettingsWindow) Show() {
+	s.build()
+	s.loadSources()
+	s.win.Show()
+	s.win.RequestFocus()
+}
+
+// Relocalise rebuilds the window in the current language.
+func (s *SettingsWindow) Relocalise() {
+	s.win.SetTitle(T("settings.title"))
+	s.build()
+	s.loadSources()
+}
+
+// languageChoices pairs Settings.Language values with their labels.
+var languageChoices = []string{LangSystem, LangEnglish, LangChinese}
+
+func languageLabel(c string) string {
+	switch c {
+	case LangEnglish:
+		return T("lang.en")
+	case LangChinese:
+		return T("lang.zh")
+	}
+	return T("lang.system")
+}
+
+func (s *SettingsWindow) build() {
+	s.building = true
+	defer func() { s.building = false }()
+	cur := s.cfg.Store.Load()
+
+	prios := make([]string, 5)
+	for i := range prios {
+		prios[i] = priorityName(i + 1)
+	}
+	s.minPrio = widget.NewSelect(prios, func(string) { s.save() })
+	p := int(cur.MinPopupPriority)
+	if p < 1 || p > 5 {
+		p = 1
+	}
+	s.minPrio.SetSelected(prios[p-1])
+
+	s.dndOn = widget.NewCheck(T("settings.dnd.on"), func(bool) { s.save() })
+	s.dndOn.Checked = cur.DND.Enabled
+	s.dndFrom = widget.NewEntry()
+	s.dndFrom.SetText(clock(cur.DND.From))
+	s.dndTo = widget.NewEntry()
+	s.dndTo.SetText(clock(cur.DND.To))
+	s.dndFrom.OnChanged = func(string) { s.save() }
+	s.dndTo.OnChanged = func(string) { s.save() }
+	s.dndUrgent = widget.NewCheck(T("settings.dnd.urgent"), func(bool) { s.save() })
+	s.dndUrgent.Checked = cur.DND.AllowUrgent
+
+	s.mutes = container.NewVBox()
+	s.setSources(cur.MutedSources, nil)
+
+	s.lostNote = widget.NewCheck(T("settings.lostnotice"), func(bool) { s.save() })
+	s.lostNote.Checked = cur.ConnectionLostNotice
+
+	s.days = widget.NewEntry()
+	s.days.SetText(countText(cur.RetentionDays))
+	s.days.SetPlaceHolder(T("settings.unlimited"))
+	s.days.OnChanged = func(string) { s.save() }
+	s.max = widget.NewEntry()
+	s.max.SetText(countText(cur.RetentionMax))
+	s.max.SetPlaceHolder(T("settings.unlimited"))
+	s.max.OnChanged = func(string) { s.save() }
+
+	s.caFile = widget.NewEntry()
+	s.caFile.SetText(cur.CAFile)
+	s.caFile.SetPlaceHolder(T("settings.ca.placeholder"))
+	s.caFile.OnChanged = func(string) { s.save() }
+	browse := widget.NewButton(T("settings.ca.browse"), s.chooseCA)
+
+	s.autostart = widget.NewCheck(T("settings.autostart"), func(bool) { s.save() })
+	s.autostart.Checked = cur.StartAtLogin
+
+	langs := make([]string, len(languageChoices))
+	for i, c := range languageChoices {
+		langs[i] = languageLabel(c)
+	}
+	s.language = widget.NewSelect(langs, func(string) { s.save() })
+	s.language.SetSelected(languageLabel(cur.Language))
+
+	s.errLabel = widget.NewLabel("")
+	s.errLabel.Importance = widget.DangerImportance
+	s.errLabel.Wrapping = fyne.TextWrapWord
+	s.errLabel.Hide()
+
+	heading := func(key string) *widget.Label {
+		l := widget.NewLabel(T(key))
+		l.TextStyle.Bold = true
+		return l
+	}
+	form := container.NewVBox(
+		heading("settings.notifications"),
+		widget.NewLabel(T("settings.minprio")), s.minPrio,
+		s.lostNote,
+		heading("settings.dnd"),
+		s.dndOn,
+		container.NewGridWithColumns(4, widget.NewLabel(T("settings.dnd.from")), s.dndFrom,
+			widget.NewLabel(T("settings.dnd.to")), s.dndTo),
+		s.dndUrgent,
+		heading("settings.mute"),
+		s.mutes,
+		heading("settings.history"),
+		container.NewGridWithColumns(2, widget.NewLabel(T("settings.days")), s.days,
+			widget.NewLabel(T("settings.max")), s.max),
+		heading("settings.connection"),
+		widget.NewLabel(T("settings.ca")),
+		container.NewBorder(nil, nil, nil, browse, s.caFile),
+		heading("settings.general"),
+		s.autostart,
+		widget.NewLabel(T("settings.language")), s.language,
+		s.errLabel,
+	)
+	s.win.SetContent(container.NewVScroll(container.NewPadded(form)))
+}
+
+// setSources lists known (plus muted) sources with a check each.
+func (s *SettingsWindow) setSources(muted, known []string) {
+	all := append(slices.Clone(known), muted...)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	s.mutes.Objects, s.muteChecks = nil, nil
+	if len(all) == 0 {
+		s.mutes.Objects = append(s.mutes.Objects, widget.NewLabel(T("settings.mute.none")))
+	}
+	for _, src := range all {
+		c := widget.NewCheck(T("settings.mute.source", map[string]any{"Source": oneLine(src)}), func(bool) { s.save() })
+		c.Checked = slices.Contains(muted, src)
+		s.mutes.Objects = append(s.mutes.Objects, c)
+		s.muteChecks = append(s.muteChecks, muteCheck{c, src})
+	}
+	s.mutes.Refresh()
+}
+
+// muteCheck pairs a mute check with the raw source name.
+type muteCheck struct {
+	check  *widget.Check
+	source string
+}
+
+func (s *SettingsWindow) loadSources() {
+	h := s.cfg.History
+	if h == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		known, err := h.Sources(ctx)
+		if err != nil {
+			s.cfg.Log.Warn("settings: sources", "err", err)
+			return
+		}
+		runOnUI(func() {
+			s.building = true
+			s.setSources(s.cfg.Store.Load().MutedSources, known)
+			s.building = false
+		})
+	}()
+}
+
+func (s *SettingsWindow) chooseCA() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		_ = r.Close()
+		s.caFile.SetText(r.URI().Path()) // OnChanged saves
+	}, s.win)
+	d.Show()
+}
+
+// read turns the form into Settings; it returns a sentence for the first
+// invalid field.
+func (s *SettingsWindow) read(base Settings) (Settings, string) {
+	out := base
+	for i := 1; i <= 5; i++ {
+		if s.minPrio.Selected == priorityName(i) {
+			out.MinPopupPriority = conn.Priority(i)
+		}
+	}
+	out.DND.Enabled = s.dndOn.Checked
+	out.DND.AllowUrgent = s.dndUrgent.Checked
+	var ok bool
+	if out.DND.From, ok = parseClock(s.dndFrom.Text); !ok {
+		return base, T("settings.err.time")
+	}
+	if out.DND.To, ok = parseClock(s.dndTo.Text); !ok {
+		return base, T("settings.err.time")
+	}
+	out.MutedSources = nil
+	for _, m := range s.muteChecks {
+		if m.check.Checked {
+			out.MutedSources = append(out.MutedSources, m.source)
+		}
+	}
+	out.ConnectionLostNotice = s.lostNote.Checked
+	if out.RetentionDays, ok = parseCount(s.days.Text); !ok {
+		return base, T("settings.err.number")
+	}
+	if out.RetentionMax, ok = parseCount(s.max.Text); !ok {
+		return base, T("settings.err.number")
+	}
+	out.CAFile = strings.TrimSpace(s.caFile.Text)
+	out.StartAtLogin = s.autostart.Checked
+	for _, c := range languageChoices {
+		if s.language.Selected == languageLabel(c) {
+			out.Language = c
+		}
+	}
+	return out, ""
+}
+
+func (s *SettingsWindow) save() {
+	if s.building {
+		return
+	}
+	old := s.cfg.Store.Load()
+	next, problem := s.read(old)
+	if problem != "" {
+		s.errLabel.SetText(problem)
+		s.errLabel.Show()
+		return
+	}
+	if err := s.cfg.Store.Save(next); err != nil {
+		s.cfg.Log.Warn("settings: save", "err", err)
+		s.errLabel.SetText(T("settings.err.save"))
+		s.errLabel.Show()
+		return
+	}
+	s.errLabel.Hide()
+	if s.cfg.OnChange != nil {
+		s.cfg.OnChange(next)
+	}
+	if next.Language != old.Language && s.cfg.OnLanguage != nil {
+		s.cfg.OnLanguage(next.Language)
+	}
+}
+
+// clock formats an offset from midnight as HH:MM.
+func clock(d time.Duration) string {
+	m := int(d / time.Minute)
+	return fmt.Sprintf("%02d:%02d", m/60%24, m%60)
+}
+
+// parseClock reads HH:MM (or H:MM) as an offset from midnight.
+func parseClock(s string) (time.Duration, bool) {
+	h, m, found := strings.Cut(strings.TrimSpace(s), ":")
+	if !found {
+		return 0, false
+	}
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || len(m) != 2 {
+		return 0, false
+	}
+	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, true
+}
+
+// countText shows 0 (no limit) as an empty field.
+func countText(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// parseCount reads a non-negative whole number; empty means 0 (no limit).
+func parseCount(s string) (int, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0
+}
