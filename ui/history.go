@@ -69,6 +69,8 @@ type HistoryWindow struct {
 	detail   *fyne.Container
 	markAll  *widget.Button
 	clearAll *widget.Button
+	// The detail pane's buttons, rebuilt with it.
+	openBtn, copyBtn, deleteBtn *widget.Button
 
 	co       *coalescer
 	unsub    func()
@@ -359,6 +361,7 @@ func (h *HistoryWindow) showDetail() {
 		h.cfg.App.Clipboard().SetContent(plainText(e))
 	})
 	del := widget.NewButton(T("history.delete"), h.deleteSelected)
+	h.openBtn, h.copyBtn, h.deleteBtn = open, cp, del
 	buttons := container.NewHBox(open, cp, del)
 	h.detail.Objects = []fyne.CanvasObject{container.NewVBox(title, meta, buttons, messageBody(e.Body, e.Markdown))}
 	h.detail.Refresh()

@@ -50,10 +50,12 @@ func sanitizeSegments(in []widget.RichTextSegment) []widget.RichTextSegment {
 func sanitizeSegment(s widget.RichTextSegment) widget.RichTextSegment {
 	switch seg := s.(type) {
 	case *widget.ImageSegment:
-		return &widget.TextSegment{
-			Style: widget.RichTextStyleInline,
-			Text:  T("history.image", map[string]any{"Title": oneLine(seg.Title)}),
+		// Fyne keeps the title but not the alt text of an image.
+		text := T("history.image")
+		if title := oneLine(seg.Title); title != "" {
+			text = T("history.image.titled", map[string]any{"Title": title})
 		}
+		return &widget.TextSegment{Style: widget.RichTextStyleInline, Text: text}
 	case *widget.HyperlinkSegment:
 		if seg.URL == nil {
 			return &widget.TextSegment{Style: widget.RichTextStyleInline, Text: seg.Text}
