@@ -26,10 +26,16 @@ type HistoryConfig struct {
 	Interval time.Duration
 	// Timeout bounds one store call (default 5 s).
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Now is the clock that decides between a time and a date in rows
+	// (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 func (c HistoryConfig) withDefaults() HistoryConfig {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.PageSize <= 0 {
 		c.PageSize = 50
 	}
@@ -173,7 +179,7 @@ func (h *HistoryWindow) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
 		}
 		return
 	}
-	r.set(h.rows[id], time.Now())
+	r.set(h.rows[id], h.cfg.Now())
 	// Prefetch when the last loaded page comes into view.
 	if h.more && id >= len(h.rows)-h.cfg.PageSize/2 {
 		h.loadMore()

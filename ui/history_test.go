@@ -265,3 +265,14 @@ func findButton(t *testing.T, c fyne.Canvas, text string) *widget.Button {
 	t.Fatalf("no button %q", text)
 	return nil
 }
+
+func TestListPreviewOfMarkdownIsPlainText(t *testing.T) {
+	useLanguage(t, LangEnglish)
+	got := previewText("**main** is red: `go test` failed\n\n![g](https://x/g.png)\n\n[Open](https://ci.example/1)", true)
+	if got != "main is red: go test failed [image] Open" {
+		t.Fatalf("preview = %q", got)
+	}
+	if got := previewText("a\n**b**", false); got != "a **b**" {
+		t.Fatalf("plain preview = %q", got)
+	}
+}

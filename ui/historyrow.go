@@ -18,6 +18,7 @@ var runOnUI = fyne.Do
 type historyRow struct {
 	widget.BaseWidget
 	mark, title, when, source, body *widget.Label
+	head, root                      *fyne.Container
 }
 
 func newHistoryRow() fyne.CanvasObject {
@@ -38,8 +39,9 @@ func newHistoryRow() fyne.CanvasObject {
 }
 
 func (r *historyRow) CreateRenderer() fyne.WidgetRenderer {
-	head := container.NewBorder(nil, nil, r.mark, container.NewHBox(r.source, r.when), r.title)
-	return widget.NewSimpleRenderer(container.NewVBox(head, r.body))
+	r.head = container.NewBorder(nil, nil, r.mark, container.NewHBox(r.source, r.when), r.title)
+	r.root = container.NewVBox(r.head, r.body)
+	return widget.NewSimpleRenderer(r.root)
 }
 
 // set shows e; now decides between a time and a date.
@@ -53,8 +55,17 @@ func (r *historyRow) set(e Entry, now time.Time) {
 	r.title.SetText(title)
 	r.source.SetText(truncate(oneLine(e.Source), 24))
 	r.when.SetText(shortTime(e.Sent, now))
-	r.body.SetText(oneLine(e.Body))
+	r.body.SetText(truncate(previewText(e.Body, e.Markdown), 200))
 	r.body.Show()
+	r.relayout()
+}
+
+// relayout lays the row out again: label widths change with their text.
+func (r *historyRow) relayout() {
+	if r.root != nil {
+		r.head.Refresh()
+		r.root.Refresh()
+	}
 }
 
 // setPlaceholder shows a "loading" or "empty" line instead of a message.
@@ -66,6 +77,7 @@ func (r *historyRow) setPlaceholder(text string) {
 	r.when.SetText("")
 	r.body.SetText("")
 	r.body.Hide()
+	r.relayout()
 }
 
 // priorityMark is a symbol for high (!) and urgent (!!) messages.

@@ -38,6 +38,7 @@ type LoginWindow struct {
 	useToken, remember                 *widget.Check
 	topicsBox, userBox, tokenBox       *fyne.Container
 	errLabel                           *widget.Label
+	form                               *fyne.Container
 	button                             *widget.Button
 	working                            bool
 }
@@ -140,7 +141,7 @@ func (l *LoginWindow) build(init LoginRequest) {
 	}
 	l.protocol.SetSelected(protocolLabel(p)) // also sets visibility
 
-	form := container.NewVBox(
+	l.form = container.NewVBox(
 		widget.NewLabel(T("login.url")), l.url,
 		widget.NewLabel(T("login.protocol")), l.protocol,
 		l.topicsBox,
@@ -152,7 +153,7 @@ func (l *LoginWindow) build(init LoginRequest) {
 		l.button,
 	)
 	l.updateVisibility()
-	l.win.SetContent(container.NewPadded(form))
+	l.win.SetContent(container.NewPadded(l.form))
 }
 
 func (l *LoginWindow) selectedProtocol() Protocol {
@@ -171,6 +172,14 @@ func (l *LoginWindow) updateVisibility() {
 	setVisible(l.topicsBox, l.selectedProtocol() == ProtocolNtfy)
 	setVisible(l.userBox, !l.useToken.Checked)
 	setVisible(l.tokenBox, l.useToken.Checked)
+	l.relayout()
+}
+
+// relayout lays the form out again after fields were shown or hidden.
+func (l *LoginWindow) relayout() {
+	if l.form != nil {
+		l.form.Refresh()
+	}
 }
 
 func setVisible(o fyne.CanvasObject, v bool) {
@@ -224,6 +233,7 @@ func validate(r LoginRequest) string {
 func (l *LoginWindow) setError(s string) {
 	l.errLabel.SetText(s)
 	setVisible(l.errLabel, s != "")
+	l.relayout()
 }
 
 // submit starts a login attempt unless one is running.
@@ -264,7 +274,11 @@ func (l *LoginWindow) finish(req LoginRequest, errMsg string) {
 	l.button.Enable()
 	if errMsg != "" {
 		l.setError(errMsg)
-		l.win.Canvas().Focus(l.password)
+		if l.useToken.Checked {
+			l.win.Canvas().Focus(l.token)
+		} else {
+			l.win.Canvas().Focus(l.password)
+		}
 		return
 	}
 	l.password.SetText("")

@@ -91,3 +91,35 @@ func plainText(e Entry) string {
 	}
 	return e.Title + "\n\n" + e.Body
 }
+
+// previewText is a body as one plain line for the list: Markdown is
+// reduced to its text (images to their mark).
+func previewText(body string, markdown bool) string {
+	if !markdown {
+		return oneLine(body)
+	}
+	var b strings.Builder
+	var walk func([]widget.RichTextSegment)
+	walk = func(segs []widget.RichTextSegment) {
+		for _, s := range segs {
+			switch s := s.(type) {
+			case *widget.TextSegment:
+				b.WriteString(s.Text)
+				if !s.Inline() {
+					b.WriteByte(' ')
+				}
+			case *widget.HyperlinkSegment:
+				b.WriteString(s.Text)
+			case *widget.CodeBlockSegment:
+				b.WriteString(s.Text + " ")
+			case *widget.ParagraphSegment:
+				walk(s.Texts)
+				b.WriteByte(' ')
+			case *widget.ListSegment:
+				walk(s.Items)
+			}
+		}
+	}
+	walk(sanitizeSegments(widget.NewRichTextFromMarkdown(body).Segments))
+	return oneLine(b.String())
+}

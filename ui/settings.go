@@ -43,6 +43,7 @@ type SettingsWindow struct {
 	autostart                  *widget.Check
 	language                   *widget.Select
 	errLabel                   *widget.Label
+	form                       *fyne.Container
 	building                   bool
 }
 
@@ -158,7 +159,7 @@ func (s *SettingsWindow) build() {
 		l.TextStyle.Bold = true
 		return l
 	}
-	form := container.NewVBox(
+	s.form = container.NewVBox(
 		heading("settings.notifications"),
 		widget.NewLabel(T("settings.minprio")), s.minPrio,
 		s.lostNote,
@@ -180,7 +181,7 @@ func (s *SettingsWindow) build() {
 		widget.NewLabel(T("settings.language")), s.language,
 		s.errLabel,
 	)
-	s.win.SetContent(container.NewVScroll(container.NewPadded(form)))
+	s.win.SetContent(container.NewVScroll(container.NewPadded(s.form)))
 }
 
 // setSources lists known (plus muted) sources with a check each.
@@ -224,6 +225,7 @@ func (s *SettingsWindow) loadSources() {
 			s.building = true
 			s.setSources(s.cfg.Store.Load().MutedSources, known)
 			s.building = false
+			s.form.Refresh()
 		})
 	}()
 }
@@ -287,23 +289,28 @@ func (s *SettingsWindow) save() {
 	old := s.cfg.Store.Load()
 	next, problem := s.read(old)
 	if problem != "" {
-		s.errLabel.SetText(problem)
-		s.errLabel.Show()
+		s.showError(problem)
 		return
 	}
 	if err := s.cfg.Store.Save(next); err != nil {
 		s.cfg.Log.Warn("settings: save", "err", err)
-		s.errLabel.SetText(T("settings.err.save"))
-		s.errLabel.Show()
+		s.showError(T("settings.err.save"))
 		return
 	}
-	s.errLabel.Hide()
+	s.showError("")
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange(next)
 	}
 	if next.Language != old.Language && s.cfg.OnLanguage != nil {
 		s.cfg.OnLanguage(next.Language)
 	}
+}
+
+// showError shows a sentence under the form, or hides it for "".
+func (s *SettingsWindow) showError(text string) {
+	s.errLabel.SetText(text)
+	setVisible(s.errLabel, text != "")
+	s.form.Refresh()
 }
 
 // clock formats an offset from midnight as HH:MM.
