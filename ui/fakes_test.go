@@ -17,16 +17,20 @@ import (
 )
 
 // uiQueue stands in for the UI goroutine: runOnUI posts to it and the test
-// goroutine runs what was posted, so widgets are only touched by the test.
+// goroutine runs what was posted, so widgets are only touched by the test
+// goroutine. It is installed once for the whole test binary (TestMain):
+// work a finished test left behind runs, serialised, in the next test's
+// drain instead of racing with it.
 type uiQueue struct{ ch chan func() }
+
+var testUI = &uiQueue{ch: make(chan func(), 1<<16)}
+
+func init() { runOnUI = func(f func()) { testUI.ch <- f } }
 
 func installUIQueue(t *testing.T) *uiQueue {
 	t.Helper()
-	q := &uiQueue{ch: make(chan func(), 1<<16)}
-	old := runOnUI
-	runOnUI = func(f func()) { q.ch <- f }
-	t.Cleanup(func() { runOnUI = old })
-	return q
+	testUI.drain()
+	return testUI
 }
 
 // drain runs everything posted so far.

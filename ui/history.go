@@ -82,7 +82,8 @@ type HistoryWindow struct {
 	unsub    func()
 	debounce *time.Timer
 	dmu      sync.Mutex
-	loadsN   int // page queries issued (UI goroutine)
+	loadsN   int  // page queries issued (UI goroutine)
+	closed   bool // set by Close; late results are dropped (UI goroutine)
 }
 
 // NewHistoryWindow builds the window, subscribes to store changes and
@@ -93,7 +94,13 @@ func NewHistoryWindow(cfg HistoryConfig) *HistoryWindow {
 	h.win.SetCloseIntercept(h.win.Hide)
 	h.build()
 	h.win.Resize(fyne.NewSize(820, 560))
-	h.co = newCoalescer(h.cfg.Interval, func() { runOnUI(h.reload) })
+	h.co = newCoalescer(h.cfg.Interval, func() {
+		runOnUI(func() {
+			if !h.closed {
+				h.reload()
+			}
+		})
+	})
 	h.unsub = h.cfg.History.Subscribe(h.co.Poke)
 	h.reload()
 	return h
@@ -115,6 +122,7 @@ func (h *HistoryWindow) ShowMessage(k Key) {
 // Close unsubscribes and stops background work; the window stays usable
 // only for being closed.
 func (h *HistoryWindow) Close() {
+	h.closed = true
 	h.unsub()
 	h.co.Close()
 	h.dmu.Lock()
@@ -213,7 +221,7 @@ func (h *HistoryWindow) fetch(gen int, query, cursor string, limit int, replace 
 		defer cancel()
 		rows, next, err := h.cfg.History.Page(ctx, query, cursor, limit)
 		runOnUI(func() {
-			if gen != h.gen {
+			if gen != h.gen || h.closed {
 				return // a newer reload replaced this one
 			}
 			h.loading = false
@@ -259,7 +267,13 @@ func (h *HistoryWindow) searchChanged(string) {
 	if h.debounce != nil {
 		h.debounce.Stop()
 	}
-	h.debounce = time.AfterFunc(h.cfg.Debounce, func() { runOnUI(h.applySearch) })
+	h.debounce = time.AfterFunc(h.cfg.Debounce, func() {
+		runOnUI(func() {
+			if !h.closed {
+				h.applySearch()
+			}
+		})
+	})
 }
 
 func (h *HistoryWindow) applySearch() {

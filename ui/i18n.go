@@ -86,6 +86,10 @@ func SetLanguage(choice string) error {
 	return nil
 }
 
+// T returns the translation of key in the current language. Call it (and
+// SetLanguage) on the UI goroutine only: Fyne's lang package does not
+// guard its state against concurrent use.
+//
 // T returns the translation of key in the current language, with English
 // (from the English file, never from Go source) as the fallback. data fills
 // {{.Field}} templates.

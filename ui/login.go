@@ -260,11 +260,13 @@ func (l *LoginWindow) submit() {
 		msg := ""
 		if err != nil {
 			msg = l.cfg.Accounts.Explain(err)
-			if msg == "" {
+		}
+		runOnUI(func() {
+			if err != nil && msg == "" {
 				msg = T("login.err.unknown")
 			}
-		}
-		runOnUI(func() { l.finish(req, msg) })
+			l.finish(req, msg)
+		})
 	}()
 }
 

@@ -148,10 +148,11 @@ func (t *Tray) Snapshot() TraySnapshot {
 
 func (t *Tray) refresh() {
 	snap := t.Snapshot()
-	menu := BuildTrayMenu(snap, t.cfg.Actions)
 	icon := TrayIcon(snap.Status.State, snap.Unread)
+	// The menu is built on the UI goroutine: translations are switched
+	// there, and Fyne's lang package is not safe across goroutines.
 	runOnUI(func() {
-		t.cfg.Desk.SetSystemTrayMenu(menu)
+		t.cfg.Desk.SetSystemTrayMenu(BuildTrayMenu(snap, t.cfg.Actions))
 		if icon != t.icon {
 			t.cfg.Desk.SetSystemTrayIcon(icon)
 			t.icon = icon
