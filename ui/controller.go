@@ -28,6 +28,22 @@ type Config struct {
 	// TrayInterval and HistoryInterval bound refresh rates (defaults in
 	// TrayConfig and HistoryConfig).
 	TrayInterval, HistoryInterval time.Duration
+	// Timeout bounds one store or account call made for the user
+	// (default 10 s).
+	Timeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	return c
 }
 
 // Controller owns the windows and the tray and wires the tray's actions.
@@ -40,17 +56,13 @@ type Controller struct {
 	Settings *SettingsWindow
 	Tray     *Tray // nil without Desk
 	closers  []func()
+	closed   bool
 }
 
 // NewController builds every window (hidden) and the tray, and selects the
 // language from the settings.
 func NewController(cfg Config) *Controller {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	if err := SetLanguage(cfg.Settings.Load().Language); err != nil {
 		cfg.Log.Error("ui: translations", "err", err)
 	}
@@ -63,16 +75,16 @@ func NewController(cfg Config) *Controller {
 			}
 		},
 	})
-	c.History = NewHistoryWindow(HistoryConfig{App: cfg.App, History: cfg.History, Interval: cfg.HistoryInterval, Log: cfg.Log})
+	c.History = NewHistoryWindow(HistoryConfig{App: cfg.App, History: cfg.History, Interval: cfg.HistoryInterval, Timeout: cfg.Timeout, Now: cfg.Now, Log: cfg.Log})
 	c.Settings = NewSettingsWindow(SettingsConfig{
-		App: cfg.App, Store: cfg.Settings, History: cfg.History, Log: cfg.Log,
+		App: cfg.App, Store: cfg.Settings, History: cfg.History, Timeout: cfg.Timeout, Log: cfg.Log,
 		OnChange:   func(Settings) { c.trayChanged() },
 		OnLanguage: c.SetLanguage,
 	})
 	if cfg.Desk != nil {
 		c.Tray = NewTray(TrayConfig{
 			Desk: cfg.Desk, History: cfg.History, Settings: cfg.Settings,
-			Actions: c.trayActions(), Interval: cfg.TrayInterval, Now: cfg.Now, Log: cfg.Log,
+			Actions: c.trayActions(), Interval: cfg.TrayInterval, Timeout: cfg.Timeout, Now: cfg.Now, Log: cfg.Log,
 		})
 		cancel := cfg.History.Subscribe(c.Tray.Changed)
 		c.closers = append(c.closers, cancel)
@@ -104,8 +116,12 @@ func (c *Controller) SetLanguage(choice string) {
 	c.trayChanged()
 }
 
-// Close stops background work.
+// Close stops background work; calling it again does nothing.
 func (c *Controller) Close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
 	for _, f := range c.closers {
 		f()
 	}
@@ -139,7 +155,7 @@ func (c *Controller) trayActions() TrayActions {
 					c.cfg.Log.Warn("ui: open URL", "err", err)
 				}
 				go func() {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 					defer cancel()
 					_ = c.cfg.History.MarkRead(ctx, e.Key())
 				}()
@@ -163,7 +179,7 @@ func (c *Controller) trayActions() TrayActions {
 		ShowLogin:          c.Login.Show,
 		Logout: func() {
 			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 				defer cancel()
 				if err := c.cfg.Accounts.Logout(ctx); err != nil {
 					c.cfg.Log.Warn("ui: logout", "err", err)

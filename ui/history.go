@@ -119,9 +119,12 @@ func (h *HistoryWindow) ShowMessage(k Key) {
 	h.Show()
 }
 
-// Close unsubscribes and stops background work; the window stays usable
-// only for being closed.
+// Close unsubscribes, stops background work and closes the window. Call it
+// on the UI goroutine; calling it again does nothing.
 func (h *HistoryWindow) Close() {
+	if h.closed {
+		return
+	}
 	h.closed = true
 	h.unsub()
 	h.co.Close()

@@ -26,7 +26,9 @@ type SettingsConfig struct {
 	OnChange func(Settings)
 	// OnLanguage runs on the UI goroutine when the language changed.
 	OnLanguage func(choice string)
-	Log        *slog.Logger
+	// Timeout bounds the source-list query (default 5 s).
+	Timeout time.Duration
+	Log     *slog.Logger
 }
 
 // SettingsWindow edits Settings; every change is saved at once.
@@ -51,6 +53,9 @@ type SettingsWindow struct {
 func NewSettingsWindow(cfg SettingsConfig) *SettingsWindow {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
 	}
 	s := &SettingsWindow{cfg: cfg, win: cfg.App.NewWindow(T("settings.title"))}
 	s.win.SetCloseIntercept(s.win.Hide)
@@ -214,7 +219,7 @@ func (s *SettingsWindow) loadSources() {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 		defer cancel()
 		known, err := h.Sources(ctx)
 		if err != nil {

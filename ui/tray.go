@@ -46,8 +46,11 @@ type TrayConfig struct {
 	Interval time.Duration
 	// Timeout bounds the store queries of one refresh (default 5 s).
 	Timeout time.Duration
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Tick is how often the menu refreshes while a reconnect countdown
+	// shows (default 1 s).
+	Tick time.Duration
+	Now  func() time.Time
+	Log  *slog.Logger
 }
 
 func (c TrayConfig) withDefaults() TrayConfig {
@@ -56,6 +59,9 @@ func (c TrayConfig) withDefaults() TrayConfig {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -161,11 +167,11 @@ func (t *Tray) refresh() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.refreshN++
-	// While reconnecting, refresh once a second so the countdown moves.
+	// While reconnecting, refresh every Tick so the countdown moves.
 	if !t.closed && snap.Status.State == StateReconnecting && snap.Status.NextRetry.After(snap.Now) {
 		if t.tick != nil {
 			t.tick.Stop()
 		}
-		t.tick = time.AfterFunc(time.Second, t.co.Poke)
+		t.tick = time.AfterFunc(t.cfg.Tick, t.co.Poke)
 	}
 }

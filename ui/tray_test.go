@@ -193,7 +193,7 @@ func TestTrayCountsDownWhileReconnecting(t *testing.T) {
 	desk := &fakeDesk{}
 	now := time.Now()
 	clock := func() time.Time { return now }
-	tr := NewTray(TrayConfig{Desk: desk, Interval: time.Millisecond, Now: clock})
+	tr := NewTray(TrayConfig{Desk: desk, Interval: time.Millisecond, Tick: 10 * time.Millisecond, Now: clock})
 	defer tr.Close()
 	tr.SetStatus(Status{State: StateReconnecting, Attempt: 2, NextRetry: now.Add(3 * time.Second)})
 	q.until(t, "the reconnecting line", func() bool {
@@ -201,7 +201,7 @@ func TestTrayCountsDownWhileReconnecting(t *testing.T) {
 		return m != nil && m.Items[0].Label == "Reconnecting in 3 s (attempt 2)"
 	})
 	n := tr.Refreshes()
-	// No new status arrives, yet the menu refreshes itself within about a second.
+	// No new status arrives, yet the menu refreshes itself every Tick.
 	q.until(t, "a countdown refresh", func() bool { return tr.Refreshes() > n })
 }
 

@@ -12,6 +12,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
@@ -122,6 +123,12 @@ func (s Secret) String() string { return "REDACTED" }
 
 // GoString redacts, for %#v.
 func (s Secret) GoString() string { return "REDACTED" }
+
+// LogValue redacts in log/slog output.
+func (s Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// MarshalText redacts, so encoders never write the secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
 
 // LoginRequest is what the login window collects. Exactly one of Password
 // and Token is set.
