@@ -46,6 +46,7 @@ type SettingsWindow struct {
 	language                   *widget.Select
 	errLabel                   *widget.Label
 	form                       *fyne.Container
+	problems                   map[string]string // open input problems by field group
 	building                   bool
 }
 
@@ -99,59 +100,66 @@ func languageLabel(c string) string {
 func (s *SettingsWindow) build() {
 	s.building = true
 	defer func() { s.building = false }()
+	s.problems = map[string]string{}
 	cur := s.cfg.Store.Load()
 
 	prios := make([]string, 5)
 	for i := range prios {
 		prios[i] = priorityName(i + 1)
 	}
-	s.minPrio = widget.NewSelect(prios, func(string) { s.save() })
+	s.minPrio = widget.NewSelect(prios, func(string) { s.save("prio", s.readPriority) })
 	p := int(cur.MinPopupPriority)
 	if p < 1 || p > 5 {
 		p = 1
 	}
 	s.minPrio.SetSelected(prios[p-1])
 
-	s.dndOn = widget.NewCheck(T("settings.dnd.on"), func(bool) { s.save() })
+	s.dndOn = widget.NewCheck(T("settings.dnd.on"), func(bool) { s.save("dnd", s.readDND) })
 	s.dndOn.Checked = cur.DND.Enabled
 	s.dndFrom = widget.NewEntry()
 	s.dndFrom.SetText(clock(cur.DND.From))
 	s.dndTo = widget.NewEntry()
 	s.dndTo.SetText(clock(cur.DND.To))
-	s.dndFrom.OnChanged = func(string) { s.save() }
-	s.dndTo.OnChanged = func(string) { s.save() }
-	s.dndUrgent = widget.NewCheck(T("settings.dnd.urgent"), func(bool) { s.save() })
+	s.dndFrom.OnChanged = func(string) { s.save("dnd", s.readDND) }
+	s.dndTo.OnChanged = func(string) { s.save("dnd", s.readDND) }
+	s.dndUrgent = widget.NewCheck(T("settings.dnd.urgent"), func(bool) { s.save("dnd", s.readDND) })
 	s.dndUrgent.Checked = cur.DND.AllowUrgent
 
 	s.mutes = container.NewVBox()
 	s.setSources(cur.MutedSources, nil)
 
-	s.lostNote = widget.NewCheck(T("settings.lostnotice"), func(bool) { s.save() })
+	s.lostNote = widget.NewCheck(T("settings.lostnotice"), func(on bool) {
+		s.save("lost", func(st *Settings) string { st.ConnectionLostNotice = on; return "" })
+	})
 	s.lostNote.Checked = cur.ConnectionLostNotice
 
 	s.days = widget.NewEntry()
 	s.days.SetText(countText(cur.RetentionDays))
 	s.days.SetPlaceHolder(T("settings.unlimited"))
-	s.days.OnChanged = func(string) { s.save() }
+	s.days.OnChanged = func(string) { s.save("days", s.readRetention) }
 	s.max = widget.NewEntry()
 	s.max.SetText(countText(cur.RetentionMax))
 	s.max.SetPlaceHolder(T("settings.unlimited"))
-	s.max.OnChanged = func(string) { s.save() }
+	s.max.OnChanged = func(string) { s.save("days", s.readRetention) }
 
 	s.caFile = widget.NewEntry()
 	s.caFile.SetText(cur.CAFile)
 	s.caFile.SetPlaceHolder(T("settings.ca.placeholder"))
-	s.caFile.OnChanged = func(string) { s.save() }
+	s.caFile.OnChanged = func(text string) {
+		s.save("ca", func(st *Settings) string { st.CAFile = strings.TrimSpace(text); return "" })
+	}
 	browse := widget.NewButton(T("settings.ca.browse"), s.chooseCA)
 
-	s.autostart = widget.NewCheck(T("settings.autostart"), func(bool) { s.save() })
+	s.autostart = widget.NewCheck(T("settings.autostart"), func(on bool) {
+		s.save("autostart", func(st *Settings) string { st.StartAtLogin = on; return "" })
+	})
 	s.autostart.Checked = cur.StartAtLogin
 
 	langs := make([]string, len(languageChoices))
 	for i, c := range languageChoices {
 		langs[i] = languageLabel(c)
 	}
-	s.language = widget.NewSelect(langs, func(string) { s.save() })
+	s.language = widget.NewSelect(langs, func(string) { s.save("lang", s.readLanguage) })
 	s.language.SetSelected(languageLabel(cur.Language))
 
 	s.errLabel = widget.NewLabel("")
@@ -199,7 +207,7 @@ func (s *SettingsWindow) setSources(muted, known []string) {
 		s.mutes.Objects = append(s.mutes.Objects, widget.NewLabel(T("settings.mute.none")))
 	}
 	for _, src := range all {
-		c := widget.NewCheck(T("settings.mute.source", map[string]any{"Source": oneLine(src)}), func(bool) { s.save() })
+		c := widget.NewCheck(T("settings.mute.source", map[string]any{"Source": oneLine(src)}), func(on bool) { s.save("mute", muteSource(src, on)) })
 		c.Checked = slices.Contains(muted, src)
 		s.mutes.Objects = append(s.mutes.Objects, c)
 		s.muteChecks = append(s.muteChecks, muteCheck{c, src})
@@ -246,69 +254,103 @@ func (s *SettingsWindow) chooseCA() {
 	d.Show()
 }
 
-// read turns the form into Settings; it returns a sentence for the first
-// invalid field.
-func (s *SettingsWindow) read(base Settings) (Settings, string) {
-	out := base
+// Each read function copies one group of fields from the form into st and
+// returns a sentence when the input is invalid. Saving one group at a time
+// keeps changes made elsewhere (the tray's toggles) that the open form
+// does not know about.
+
+func (s *SettingsWindow) readPriority(st *Settings) string {
 	for i := 1; i <= 5; i++ {
 		if s.minPrio.Selected == priorityName(i) {
-			out.MinPopupPriority = conn.Priority(i)
+			st.MinPopupPriority = conn.Priority(i)
 		}
 	}
-	out.DND.Enabled = s.dndOn.Checked
-	out.DND.AllowUrgent = s.dndUrgent.Checked
-	var ok bool
-	if out.DND.From, ok = parseClock(s.dndFrom.Text); !ok {
-		return base, T("settings.err.time")
-	}
-	if out.DND.To, ok = parseClock(s.dndTo.Text); !ok {
-		return base, T("settings.err.time")
-	}
-	out.MutedSources = nil
-	for _, m := range s.muteChecks {
-		if m.check.Checked {
-			out.MutedSources = append(out.MutedSources, m.source)
-		}
-	}
-	out.ConnectionLostNotice = s.lostNote.Checked
-	if out.RetentionDays, ok = parseCount(s.days.Text); !ok {
-		return base, T("settings.err.number")
-	}
-	if out.RetentionMax, ok = parseCount(s.max.Text); !ok {
-		return base, T("settings.err.number")
-	}
-	out.CAFile = strings.TrimSpace(s.caFile.Text)
-	out.StartAtLogin = s.autostart.Checked
-	for _, c := range languageChoices {
-		if s.language.Selected == languageLabel(c) {
-			out.Language = c
-		}
-	}
-	return out, ""
+	return ""
 }
 
-func (s *SettingsWindow) save() {
+func (s *SettingsWindow) readDND(st *Settings) string {
+	from, ok1 := parseClock(s.dndFrom.Text)
+	to, ok2 := parseClock(s.dndTo.Text)
+	if !ok1 || !ok2 {
+		return T("settings.err.time")
+	}
+	st.DND = DNDSchedule{Enabled: s.dndOn.Checked, From: from, To: to, AllowUrgent: s.dndUrgent.Checked}
+	return ""
+}
+
+func (s *SettingsWindow) readRetention(st *Settings) string {
+	days, ok1 := parseCount(s.days.Text)
+	maxN, ok2 := parseCount(s.max.Text)
+	if !ok1 || !ok2 {
+		return T("settings.err.number")
+	}
+	st.RetentionDays, st.RetentionMax = days, maxN
+	return ""
+}
+
+func (s *SettingsWindow) readLanguage(st *Settings) string {
+	for _, c := range languageChoices {
+		if s.language.Selected == languageLabel(c) {
+			st.Language = c
+		}
+	}
+	return ""
+}
+
+func muteSource(src string, on bool) func(*Settings) string {
+	return func(st *Settings) string {
+		st.MutedSources = slices.DeleteFunc(st.MutedSources, func(m string) bool { return m == src })
+		if on {
+			st.MutedSources = append(st.MutedSources, src)
+			slices.Sort(st.MutedSources)
+		}
+		return ""
+	}
+}
+
+// save applies one group's change to the stored settings and saves them,
+// or shows why the input is invalid. group names the field group so a
+// problem stays shown until that group is fixed.
+func (s *SettingsWindow) save(group string, read func(*Settings) string) {
 	if s.building {
 		return
 	}
 	old := s.cfg.Store.Load()
-	next, problem := s.read(old)
-	if problem != "" {
-		s.showError(problem)
+	next := old
+	next.MutedSources = slices.Clone(old.MutedSources)
+	if problem := read(&next); problem != "" {
+		s.problems[group] = problem
+		s.showProblems()
 		return
 	}
+	delete(s.problems, group)
 	if err := s.cfg.Store.Save(next); err != nil {
 		s.cfg.Log.Warn("settings: save", "err", err)
-		s.showError(T("settings.err.save"))
+		s.problems["save"] = T("settings.err.save")
+		s.showProblems()
 		return
 	}
-	s.showError("")
+	delete(s.problems, "save")
+	s.showProblems()
 	if s.cfg.OnChange != nil {
 		s.cfg.OnChange(next)
 	}
 	if next.Language != old.Language && s.cfg.OnLanguage != nil {
 		s.cfg.OnLanguage(next.Language)
 	}
+}
+
+// showProblems shows the first open problem under the form, in a fixed
+// order, or hides the line.
+func (s *SettingsWindow) showProblems() {
+	text := ""
+	for _, g := range []string{"dnd", "days", "save"} {
+		if p := s.problems[g]; p != "" {
+			text = p
+			break
+		}
+	}
+	s.showError(text)
 }
 
 // showError shows a sentence under the form, or hides it for "".

@@ -144,3 +144,31 @@ func TestClockParsing(t *testing.T) {
 		}
 	}
 }
+
+func TestAnEditInTheOpenWindowKeepsWhatTheTrayChanged(t *testing.T) {
+	f := newSettingsFixture(t, Settings{})
+	// The tray turns on start-at-login while the window is open.
+	s := f.store.Load()
+	s.StartAtLogin, s.DoNotDisturb = true, true
+	_ = f.store.Save(s)
+	test.Type(f.win.days, "3")
+	if got := f.store.Load(); !got.StartAtLogin || !got.DoNotDisturb || got.RetentionDays != 3 {
+		t.Fatalf("edit lost the tray's change: %+v", got)
+	}
+}
+
+func TestAProblemStaysShownUntilItsFieldIsFixed(t *testing.T) {
+	f := newSettingsFixture(t, Settings{})
+	f.win.dndTo.SetText("7")
+	test.Type(f.win.days, "3")
+	if !f.win.errLabel.Visible() || f.win.errLabel.Text != "Enter times as HH:MM, for example 22:00." {
+		t.Fatalf("DND problem hidden by another edit: %q", f.win.errLabel.Text)
+	}
+	if f.store.Load().RetentionDays != 3 {
+		t.Fatal("a valid field was not saved while another was invalid")
+	}
+	f.win.dndTo.SetText("07:00")
+	if f.win.errLabel.Visible() {
+		t.Fatal("problem shown after the fix")
+	}
+}
