@@ -1,0 +1,140 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/tidings-app/tidings/conn"
+)
+
+type controllerFixture struct {
+	q     *uiQueue
+	desk  *fakeDesk
+	store *fakeHistory
+	set   *fakeSettings
+	acc   *fakeAccounts
+	con   *fakeConn
+	c     *Controller
+	now   time.Time
+}
+
+func newControllerFixture(t *testing.T) *controllerFixture {
+	t.Helper()
+	useLanguage(t, LangEnglish)
+	f := &controllerFixture{
+		q: installUIQueue(t), desk: &fakeDesk{}, store: newFakeHistory(3), set: &fakeSettings{},
+		acc: &fakeAccounts{user: "alice", password: "pw"}, con: &fakeConn{},
+		now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+	}
+	f.c = NewController(Config{
+		App: test.NewTempApp(t), Desk: f.desk, Accounts: f.acc, Connection: f.con,
+		History: f.store, Settings: f.set, Now: func() time.Time { return f.now },
+		TrayInterval: time.Millisecond, HistoryInterval: time.Millisecond,
+	})
+	t.Cleanup(f.c.Close)
+	return f
+}
+
+// menu waits for a tray menu whose first line is status.
+func (f *controllerFixture) menu(t *testing.T, status string) func(label string) {
+	t.Helper()
+	f.q.until(t, "menu "+status, func() bool {
+		_, _, m, _ := f.desk.state()
+		return m != nil && m.Items[0].Label == status
+	})
+	return func(label string) {
+		_, _, m, _ := f.desk.state()
+		findItem(t, m, label).Action()
+	}
+}
+
+func TestTrayActionsChangeSettingsAndReachTheConnection(t *testing.T) {
+	f := newControllerFixture(t)
+	if f.desk.window != f.c.History.Window() {
+		t.Fatal("the history window is not the tray window")
+	}
+	f.c.SetStatus(Status{State: StateOffline})
+	click := f.menu(t, "Offline — Reconnect now")
+	click("Offline — Reconnect now")
+	click("Reconnect now")
+	if f.con.n != 2 {
+		t.Fatalf("reconnects = %d", f.con.n)
+	}
+	click("Pause notifications for 1 h")
+	if got := f.set.Load().PausedUntil; !got.Equal(f.now.Add(time.Hour)) {
+		t.Fatalf("paused until %v", got)
+	}
+	click("Do not disturb")
+	click("Start at login")
+	if s := f.set.Load(); !s.DoNotDisturb || !s.StartAtLogin {
+		t.Fatalf("toggles not saved: %+v", s)
+	}
+	f.q.until(t, "checked toggles and a resume item", func() bool {
+		_, _, m, _ := f.desk.state()
+		var dnd, auto, resume bool
+		for _, it := range m.Items {
+			dnd = dnd || (it.Label == "Do not disturb" && it.Checked)
+			auto = auto || (it.Label == "Start at login" && it.Checked)
+			resume = resume || it.Label == "Resume notifications (paused until 13:00)"
+		}
+		return dnd && auto && resume
+	})
+	click("Resume notifications (paused until 13:00)")
+	if !f.set.Load().PausedUntil.IsZero() {
+		t.Fatal("resume did not clear the pause")
+	}
+}
+
+func TestAuthFailureShowsLoginAndLogoutLogsOut(t *testing.T) {
+	f := newControllerFixture(t)
+	f.c.SetStatus(Status{State: StateAuthFailed})
+	click := f.menu(t, "Log in needed")
+	f.q.drain()
+	if f.c.Login.errLabel.Text != "The server no longer accepts your login. Please log in again." {
+		t.Fatalf("login error = %q", f.c.Login.errLabel.Text)
+	}
+	_, _, _, icon := f.desk.state()
+	if icon != iconNeedsLogin {
+		t.Fatalf("icon %s", icon.Name())
+	}
+	click("Log in…")
+	f.c.SetStatus(Status{State: StateConnected, Server: "push.example.com"})
+	click = f.menu(t, "Connected to push.example.com")
+	f.q.until(t, "the unread icon", func() bool { _, _, _, i := f.desk.state(); return i == iconUnread })
+	click("Log out")
+	f.q.until(t, "logout", func() bool { f.acc.mu.Lock(); defer f.acc.mu.Unlock(); return f.acc.logouts == 1 })
+}
+
+func TestClickingARecentMessageOpensItInTheHistory(t *testing.T) {
+	f := newControllerFixture(t)
+	f.store.add(Entry{Message: conn.Message{Server: "s", ID: "new", Title: "Fresh news"}})
+	f.c.SetStatus(Status{State: StateConnected, Server: "s"})
+	click := f.menu(t, "Connected to s")
+	f.q.until(t, "the new message in the menu", func() bool {
+		_, _, m, _ := f.desk.state()
+		return m.Items[2].Label == "● Fresh news"
+	})
+	click("● Fresh news")
+	f.q.until(t, "the message selected and read", func() bool {
+		h := f.c.History
+		return h.selected == 0 && len(h.rows) > 0 && h.rows[0].ID == "new" && f.store.get(0).Read
+	})
+}
+
+func TestSwitchingToChineseRebuildsTheWindowsAndTheMenu(t *testing.T) {
+	f := newControllerFixture(t)
+	f.c.SetStatus(Status{State: StateConnected, Server: "s"})
+	f.menu(t, "Connected to s")
+	f.c.Settings.Show()
+	f.c.Settings.language.SetSelected("简体中文")
+	t.Cleanup(func() { _ = SetLanguage(LangEnglish) })
+	f.menu(t, "已连接到 s")
+	if f.c.Login.button.Text != "登录" || f.c.History.markAll.Text != "全部标为已读" || f.c.Settings.Window().Title() != "Tidings — 设置" {
+		t.Fatalf("not rebuilt: %q %q %q", f.c.Login.button.Text, f.c.History.markAll.Text, f.c.Settings.Window().Title())
+	}
+	if f.set.Load().Language != LangChinese {
+		t.Fatal("language not saved")
+	}
+}
