@@ -245,3 +245,7 @@ func eventually(t *testing.T, within time.Duration, what string, pred func() boo
 		time.Sleep(time.Millisecond) // polling interval of a predicate, not synchronisation
 	}
 }
+
+func dialer() *websocket.Dialer { return &websocket.Dialer{HandshakeTimeout: 5 * time.Second} }
+
+type websocketConn = websocket.Conn

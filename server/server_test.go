@@ -228,6 +228,7 @@ func TestSlowClientIsDisconnectedWithoutBlockingOthers(t *testing.T) {
 			t.Fatalf("fast client stalled at %d of %d", want, published)
 		}
 	}
+	t.Logf("slow client dropped after %d messages of 60 KiB", published)
 	// The slow client, once it reads, finds its socket closed with 4002.
 	if code := closeCode(t, slow, 10*time.Second); code != proto.CloseSlowConsumer {
 		t.Fatalf("slow client close code %d, want %d", code, proto.CloseSlowConsumer)
@@ -249,8 +250,10 @@ func TestRestartKeepsStoredMessagesAndClosesSocketsWith1001(t *testing.T) {
 		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint(i)})
 		next(t, c)
 	}
+	codes := make(chan int, 1)
+	go func() { codes <- closeCode(t, c, 5*time.Second) }()
 	ts.close()
-	if code := closeCode(t, c, 5*time.Second); code != websocket.CloseGoingAway {
+	if code := <-codes; code != websocket.CloseGoingAway {
 		t.Fatalf("close code %d, want 1001", code)
 	}
 	ts2 := startServer(t, dir, testConfig())
@@ -290,8 +293,8 @@ func TestRetentionKeepsOnlyTheNewestMessages(t *testing.T) {
 
 func TestSilentClientIsDroppedAfterPongWait(t *testing.T) {
 	cfg := testConfig()
-	cfg.PingPeriod = 20 * time.Millisecond
-	cfg.PongWait = 60 * time.Millisecond
+	cfg.PingPeriod = 30 * time.Millisecond
+	cfg.PongWait = 150 * time.Millisecond
 	ts := startServer(t, t.TempDir(), cfg)
 	ts.addUser("alice", "pw")
 	c := ts.dial(ts.login("alice", "pw"), 0)
@@ -306,7 +309,8 @@ func TestSilentClientIsDroppedAfterPongWait(t *testing.T) {
 			}
 		}
 	}()
-	deadline := time.After(300 * time.Millisecond) // five pong waits
+	eventually(t, 5*time.Second, "the second client to register", func() bool { return ts.s.ConnectedClients() == 1 })
+	deadline := time.After(600 * time.Millisecond) // four pong waits
 	for {
 		select {
 		case <-deadline:
