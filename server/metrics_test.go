@@ -43,9 +43,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		return counter(t, ts, "tidings_messages_delivered_total") == 1
 	})
 	for name, want := range map[string]float64{
-		"tidings_connected_clients":             1,
-		"tidings_messages_published_total":      1,
-		"tidings_messages_stored_total":         1,
+		"tidings_connected_clients":              1,
+		"tidings_messages_published_total":       1,
+		"tidings_messages_stored_total":          1,
 		"tidings_publish_to_write_seconds_count": 1,
 	} {
 		if got := counter(t, ts, name); got != want {

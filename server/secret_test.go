@@ -44,7 +44,7 @@ func TestTokensAndPasswordsNeverAppearInLogsOrErrors(t *testing.T) {
 	record(ts.post(proto.PathLogin, "", mustJSON(proto.LoginRequest{Username: wrong + " x", Password: password})))
 	record(ts.post(proto.PathLogin, "", mustJSON(proto.LoginRequest{Username: "alice", Password: wrong})))
 	record(ts.post(proto.PathLogin, "", mustJSON(proto.LoginRequest{Username: "alice", Password: wrong}))) // 429
-	record(ts.post(proto.PathPublish, tok, `{"to":"alice","message":"x"}`))                               // session as publisher
+	record(ts.post(proto.PathPublish, tok, `{"to":"alice","message":"x"}`))                                // session as publisher
 	record(ts.post(proto.PathPublish, pub, `{"to":"alice","message":"x","url":"https://u:`+password+`@x.test"}`))
 	record(ts.post(proto.PathPublish, pub, `{"to":"alice","`+password+`":1}`))
 	record(ts.post(proto.PathPublish, pub, `{"to":"alice","message":"x"}`))
