@@ -200,10 +200,12 @@ func (s *Server) publish(r *http.Request, start time.Time, req proto.PublishRequ
 	to := store.Recipients{User: req.To, Group: req.Group, All: req.All}
 	s.pubMu.Lock()
 	defer s.pubMu.Unlock()
+	t0 := s.now()
 	ds, err := s.store.Append(r.Context(), to, m)
 	if err != nil {
 		return 0, err
 	}
+	t1 := s.now()
 	s.m.published.Inc()
 	s.m.stored.Add(float64(len(ds)))
 	es := make([]*hub.Envelope, len(ds))
@@ -214,6 +216,8 @@ func (s *Server) publish(r *http.Request, start time.Time, req proto.PublishRequ
 		}
 		es[i] = &hub.Envelope{User: d.User, ID: d.Msg.ID, Frame: frame, Published: start, Msg: d.Msg}
 	}
+	t2 := s.now()
 	s.broker.Publish(es)
+	s.log.Debug("fan-out", "recipients", len(ds), "wait", t0.Sub(start), "store", t1.Sub(t0), "encode", t2.Sub(t1), "publish", s.now().Sub(t2))
 	return len(ds), nil
 }

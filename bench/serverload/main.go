@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -103,7 +104,8 @@ func runChild(dir string) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(server.Config{BcryptCost: bcrypt.MinCost}, st, nil, nil)
+	log := slog.New(slog.NewTextHandler(grepWriter{"fan-out"}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(server.Config{BcryptCost: bcrypt.MinCost}, st, nil, log)
 	if err != nil {
 		return err
 	}
@@ -113,6 +115,16 @@ func runChild(dir string) error {
 	}
 	fmt.Println("ADDR", ln.Addr().String())
 	return srv.Serve(ctx, ln)
+}
+
+// grepWriter passes to stderr only the log lines containing a word.
+type grepWriter struct{ word string }
+
+func (g grepWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(g.word)) {
+		os.Stderr.Write(p)
+	}
+	return len(p), nil
 }
 
 type account struct {
