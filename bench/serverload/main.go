@@ -51,7 +51,10 @@ func main() {
 	child := flag.Bool("child", false, "internal: run the server")
 	data := flag.String("data", "", "internal: data dir of the child")
 	flag.Parse()
-	raiseNoFile(uint64(*n + 4096))
+	if got := raiseNoFile(uint64(*n + 4096)); got < uint64(*n+256) && !*child {
+		*n = int(got) - 256
+		fmt.Fprintf(os.Stderr, "serverload: RLIMIT_NOFILE is %d: holding only %d connections\n", got, *n)
+	}
 	if *child {
 		if err := runChild(*data); err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
@@ -69,13 +72,15 @@ func main() {
 	}
 }
 
-func raiseNoFile(want uint64) {
+// raiseNoFile raises the open-file limit to want if it can, and returns the
+// limit in force.
+func raiseNoFile(want uint64) uint64 {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return
+		return 0
 	}
 	if l.Cur >= want {
-		return
+		return l.Cur
 	}
 	l.Cur = want
 	if l.Max < want {
@@ -83,7 +88,12 @@ func raiseNoFile(want uint64) {
 	}
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		fmt.Fprintf(os.Stderr, "serverload: cannot raise RLIMIT_NOFILE to %d: %v\n", want, err)
+		l.Max = min(l.Max, want)
+		l.Cur = l.Max // at least up to the hard limit
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+		syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+	return l.Cur
 }
 
 // runChild serves on a loopback port, prints it, and frees memory on SIGUSR1.
