@@ -289,8 +289,11 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 	if held == 0 {
 		return errors.New("no connections")
 	}
-	if err := waitMetric(ctx, base, "tidings_connected_clients", float64(held)); err != nil {
+	if v, err := waitMetric(ctx, base, "tidings_connected_clients", float64(held), 15*time.Second); err != nil {
 		return err
+	} else if int(v) != held {
+		fmt.Printf("the server holds %d of the %d connections (the rest were closed)\n", int(v), held)
+		held = int(v)
 	}
 	select {
 	case <-time.After(settle):
@@ -366,17 +369,21 @@ func rssKiB(pid int) int64 {
 	return 0
 }
 
-// waitMetric polls /metrics until name reaches want.
-func waitMetric(ctx context.Context, base, name string, want float64) error {
-	for ctx.Err() == nil {
+// waitMetric polls /metrics until name reaches want or within has passed,
+// and returns the last value seen.
+func waitMetric(ctx context.Context, base, name string, want float64, within time.Duration) (float64, error) {
+	var last float64
+	deadline := time.Now().Add(within)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
 		resp, err := http.Get(base + proto.PathMetrics)
 		if err == nil {
 			sc := bufio.NewScanner(resp.Body)
 			for sc.Scan() {
 				if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-					if v, _ := strconv.ParseFloat(rest, 64); v >= want {
+					last, _ = strconv.ParseFloat(rest, 64)
+					if last >= want {
 						resp.Body.Close()
-						return nil
+						return last, nil
 					}
 				}
 			}
@@ -384,5 +391,5 @@ func waitMetric(ctx context.Context, base, name string, want float64) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return ctx.Err()
+	return last, ctx.Err()
 }
