@@ -1,0 +1,325 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tidings-app/tidings/proto"
+)
+
+func TestLoginPublishAndDeliver(t *testing.T) {
+	ts := startServer(t, t.TempDir(), testConfig())
+	ts.addUser("alice", "correct horse")
+	tok := ts.login("alice", "correct horse")
+	if !strings.HasPrefix(tok, SessionPrefix) {
+		t.Fatalf("token %q lacks prefix", tok[:4])
+	}
+	c := ts.dial(tok, 0)
+	pub := ts.publisher()
+	n := ts.publish(pub, proto.PublishRequest{To: "alice", Title: "Backup", Message: "done", Priority: 4,
+		URL: "https://backup.test/1", Topic: "ci", ContentType: proto.ContentMarkdown})
+	if n != 1 {
+		t.Fatalf("recipients %d", n)
+	}
+	m := next(t, c)
+	if m.ID != 1 || m.Title != "Backup" || m.Message != "done" || m.Priority != 4 || m.URL != "https://backup.test/1" ||
+		m.Topic != "ci" || m.ContentType != proto.ContentMarkdown || time.Since(m.Time) > time.Minute {
+		t.Fatalf("got %+v", m)
+	}
+	ts.publish(pub, proto.PublishRequest{To: "alice", Message: "second"})
+	if m := next(t, c); m.ID != 2 || m.Priority != proto.PriorityDefault {
+		t.Fatalf("second: %+v", m)
+	}
+}
+
+func TestHeartBeatIsAnsweredWithHeartBeat(t *testing.T) {
+	ts := startServer(t, t.TempDir(), testConfig())
+	ts.addUser("alice", "pw")
+	c := ts.dial(ts.login("alice", "pw"), 0)
+	for range 3 {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(proto.HeartBeat)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := c.ReadMessage()
+		if err != nil || string(b) != proto.HeartBeat {
+			t.Fatalf("answer %q err %v", b, err)
+		}
+	}
+}
+
+func TestSinceReplaysMissedMessagesInOrderAfterReconnect(t *testing.T) {
+	ts := startServer(t, t.TempDir(), testConfig())
+	ts.addUser("alice", "pw")
+	tok, pub := ts.login("alice", "pw"), ts.publisher()
+	for i := 1; i <= 3; i++ {
+		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint("m", i)})
+	}
+	c := ts.dial(tok, 0)
+	for want := uint64(1); want <= 3; want++ {
+		if m := next(t, c); m.ID != want || m.Message != fmt.Sprint("m", want) {
+			t.Fatalf("want %d got %+v", want, m)
+		}
+	}
+	c.Close()
+	for i := 4; i <= 5; i++ {
+		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint("m", i)})
+	}
+	c = ts.dial(tok, 3)
+	for want := uint64(4); want <= 5; want++ {
+		if m := next(t, c); m.ID != want {
+			t.Fatalf("want %d got %+v", want, m)
+		}
+	}
+	ts.publish(pub, proto.PublishRequest{To: "alice", Message: "live"})
+	if m := next(t, c); m.ID != 6 || m.Message != "live" {
+		t.Fatalf("live: %+v", m)
+	}
+}
+
+func TestConnectingDuringPublishingLosesAndDuplicatesNothing(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReplayBatch = 7 // several replay queries while live messages arrive
+	cfg.QueueLen = 1000
+	ts := startServer(t, t.TempDir(), cfg)
+	ts.addUser("alice", "pw")
+	tok, pub := ts.login("alice", "pw"), ts.publisher()
+	const total = 150
+	var published sync.WaitGroup
+	published.Add(1)
+	progress := make(chan int, total)
+	go func() {
+		defer published.Done()
+		for i := 1; i <= total; i++ {
+			ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint(i)})
+			progress <- i
+		}
+	}()
+	for i := range progress {
+		if i == 40 {
+			break
+		}
+	}
+	c := ts.dial(tok, 0)
+	for want := uint64(1); want <= total; want++ {
+		m := next(t, c)
+		if m.ID != want || m.Message != fmt.Sprint(want) {
+			t.Fatalf("want id %d, got %+v", want, m)
+		}
+	}
+	published.Wait()
+	// Nothing after the last one: a HeartBeat round trip proves the queue is empty.
+	c.WriteMessage(websocket.TextMessage, []byte(proto.HeartBeat))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != proto.HeartBeat {
+		t.Fatalf("after the last message: %q %v", b, err)
+	}
+}
+
+func TestUserNeverReceivesAnotherUsersMessages(t *testing.T) {
+	ts := startServer(t, t.TempDir(), testConfig())
+	ts.addUser("alice", "pw", "ops")
+	ts.addUser("bob", "pw", "dev")
+	pub := ts.publisher()
+	ca := ts.dial(ts.login("alice", "pw"), 0)
+	cb := ts.dial(ts.login("bob", "pw"), 0)
+	ts.publish(pub, proto.PublishRequest{To: "bob", Message: "bob 1"})
+	ts.publish(pub, proto.PublishRequest{Group: "dev", Message: "bob 2"})
+	ts.publish(pub, proto.PublishRequest{To: "alice", Message: "alice 1"})
+	ts.publish(pub, proto.PublishRequest{All: true, Message: "everyone"})
+	for _, want := range []string{"alice 1", "everyone"} {
+		if m := next(t, ca); m.Message != want {
+			t.Fatalf("alice got %q, want %q", m.Message, want)
+		}
+	}
+	for _, want := range []string{"bob 1", "bob 2", "everyone"} {
+		if m := next(t, cb); m.Message != want {
+			t.Fatalf("bob got %q, want %q", m.Message, want)
+		}
+	}
+	// And a replay from 0 holds only alice's own messages.
+	c := ts.dial(ts.login("alice", "pw"), 0)
+	for _, want := range []string{"alice 1", "everyone"} {
+		if m := next(t, c); m.Message != want {
+			t.Fatalf("alice replay got %q, want %q", m.Message, want)
+		}
+	}
+}
+
+func TestLogoutRevokesTheTokenAndClosesItsSocketsWith4001(t *testing.T) {
+	ts := startServer(t, t.TempDir(), testConfig())
+	ts.addUser("alice", "pw")
+	tok1, tok2, pub := ts.login("alice", "pw"), ts.login("alice", "pw"), ts.publisher()
+	c1, c1b, c2 := ts.dial(tok1, 0), ts.dial(tok1, 0), ts.dial(tok2, 0)
+	if code, _, body := ts.post(proto.PathLogout, tok1, ""); code != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", code, body)
+	}
+	for _, c := range []*websocket.Conn{c1, c1b} {
+		if code := closeCode(t, c, 5*time.Second); code != proto.CloseTokenRevoked {
+			t.Fatalf("close code %d, want %d", code, proto.CloseTokenRevoked)
+		}
+	}
+	if _, code, err := ts.dialStatus(tok1, 0, nil); err == nil || code != http.StatusUnauthorized {
+		t.Fatalf("revoked token dial: %d %v", code, err)
+	}
+	if code, _, _ := ts.post(proto.PathLogout, tok1, ""); code != http.StatusUnauthorized {
+		t.Fatalf("second logout: %d", code)
+	}
+	ts.publish(pub, proto.PublishRequest{To: "alice", Message: "still here"})
+	if m := next(t, c2); m.Message != "still here" {
+		t.Fatalf("other session: %+v", m)
+	}
+}
+
+func TestSlowClientIsDisconnectedWithoutBlockingOthers(t *testing.T) {
+	cfg := testConfig()
+	cfg.QueueLen = 4
+	cfg.MaxMessage = 60 << 10
+	cfg.MaxRequest = 128 << 10
+	ts := startServer(t, t.TempDir(), cfg)
+	ts.addUser("alice", "pw")
+	tok, pub := ts.login("alice", "pw"), ts.publisher()
+	slow := ts.dial(tok, 0) // never reads until the server gave up on it
+	fast := ts.dial(tok, 0)
+	body := strings.Repeat("x", 60<<10)
+	var got []uint64
+	received := make(chan uint64, 4096)
+	go func() {
+		for {
+			fast.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, b, err := fast.ReadMessage()
+			if err != nil {
+				close(received)
+				return
+			}
+			if k, m, err := proto.DecodeFrame(b); err == nil && k == proto.FrameMessage {
+				received <- m.ID
+			}
+		}
+	}()
+	published := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for counter(t, ts, "tidings_slow_consumers_total") < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow client not dropped after %d messages", published)
+		}
+		start := time.Now()
+		ts.publish(pub, proto.PublishRequest{To: "alice", Message: body})
+		published++
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("publish %d blocked for %v", published, d)
+		}
+	}
+	// The fast client got every message, in order, while the slow one was stuck.
+	for want := uint64(1); want <= uint64(published); want++ {
+		select {
+		case id, ok := <-received:
+			if !ok || id != want {
+				t.Fatalf("fast client: got %d (open %v), want %d", id, ok, want)
+			}
+			got = append(got, id)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("fast client stalled at %d of %d", want, published)
+		}
+	}
+	t.Logf("slow client dropped after %d messages of 60 KiB", published)
+	// The slow client, once it reads, finds its socket closed with 4002.
+	if code := closeCode(t, slow, 10*time.Second); code != proto.CloseSlowConsumer {
+		t.Fatalf("slow client close code %d, want %d", code, proto.CloseSlowConsumer)
+	}
+	// It reconnects and catches up from the store.
+	c := ts.dial(tok, uint64(published-1))
+	if m := next(t, c); m.ID != uint64(published) {
+		t.Fatalf("catch-up got %d want %d", m.ID, published)
+	}
+}
+
+func TestRestartKeepsStoredMessagesAndClosesSocketsWith1001(t *testing.T) {
+	dir := t.TempDir()
+	ts := startServer(t, dir, testConfig())
+	ts.addUser("alice", "pw")
+	tok, pub := ts.login("alice", "pw"), ts.publisher()
+	c := ts.dial(tok, 0)
+	for i := 1; i <= 3; i++ {
+		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint(i)})
+		next(t, c)
+	}
+	codes := make(chan int, 1)
+	go func() { codes <- closeCode(t, c, 5*time.Second) }()
+	ts.close()
+	if code := <-codes; code != websocket.CloseGoingAway {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	ts2 := startServer(t, dir, testConfig())
+	c2 := ts2.dial(tok, 1) // the session survives the restart too
+	for want := uint64(2); want <= 3; want++ {
+		if m := next(t, c2); m.ID != want || m.Message != fmt.Sprint(want) {
+			t.Fatalf("after restart got %+v want %d", m, want)
+		}
+	}
+	ts2.publish(pub, proto.PublishRequest{To: "alice", Message: "4"})
+	if m := next(t, c2); m.ID != 4 {
+		t.Fatalf("ids continue after restart: %+v", m)
+	}
+}
+
+func TestRetentionKeepsOnlyTheNewestMessages(t *testing.T) {
+	cfg := testConfig()
+	cfg.Retention.MaxCount = 2
+	cfg.PruneEvery = 5 * time.Millisecond
+	ts := startServer(t, t.TempDir(), cfg)
+	ts.addUser("alice", "pw")
+	tok, pub := ts.login("alice", "pw"), ts.publisher()
+	for i := 1; i <= 5; i++ {
+		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint(i)})
+	}
+	eventually(t, 5*time.Second, "retention", func() bool {
+		msgs, err := ts.st.Since(t.Context(), "alice", 0, 10)
+		return err == nil && len(msgs) == 2
+	})
+	c := ts.dial(tok, 0)
+	for want := uint64(4); want <= 5; want++ {
+		if m := next(t, c); m.ID != want {
+			t.Fatalf("got %+v want %d", m, want)
+		}
+	}
+}
+
+func TestSilentClientIsDroppedAfterPongWait(t *testing.T) {
+	cfg := testConfig()
+	cfg.PingPeriod = 30 * time.Millisecond
+	cfg.PongWait = 150 * time.Millisecond
+	ts := startServer(t, t.TempDir(), cfg)
+	ts.addUser("alice", "pw")
+	c := ts.dial(ts.login("alice", "pw"), 0)
+	c.SetPingHandler(func(string) error { return nil }) // never answers
+	eventually(t, 5*time.Second, "the silent client to be dropped", func() bool { return ts.s.ConnectedClients() == 0 })
+	// A client that answers pings stays.
+	c2 := ts.dial(ts.login("alice", "pw"), 0)
+	go func() {
+		for {
+			if _, _, err := c2.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	eventually(t, 5*time.Second, "the second client to register", func() bool { return ts.s.ConnectedClients() == 1 })
+	deadline := time.After(600 * time.Millisecond) // four pong waits
+	for {
+		select {
+		case <-deadline:
+			return
+		default:
+			if ts.s.ConnectedClients() != 1 {
+				t.Fatal("a client answering pings was dropped")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
