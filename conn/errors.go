@@ -88,11 +88,11 @@ func closeCodeName(code int) string {
 type action int
 
 const (
-	actBackoff   action = iota // reconnect after the backoff delay
-	actNow                     // reconnect at once (if the link had been stable)
-	actAuth                    // stop dialling until new credentials / Kick
-	actOffline                 // do not reconnect until Kick
-	actStop                    // Stop was called
+	actBackoff action = iota // reconnect after the backoff delay
+	actNow                   // reconnect at once (if the link had been stable)
+	actAuth                  // stop dialling until new credentials / Kick
+	actOffline               // do not reconnect until Kick
+	actStop                  // Stop was called
 )
 
 // classify decides what an ended session means.
