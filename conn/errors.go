@@ -102,6 +102,8 @@ func classify(err error) action {
 	switch {
 	case errors.Is(err, ErrStopped):
 		return actStop
+	case errors.Is(err, ErrProbeFailed):
+		return actNow // kicked after resume or network change: the old path is gone, dial now
 	case errors.As(err, &he):
 		if he.Status == http.StatusUnauthorized || he.Status == http.StatusForbidden {
 			return actAuth
