@@ -46,6 +46,7 @@ type testServer struct {
 	closeCode       int    // close code for acceptThenClose (0: no close frame)
 	forgetSince     bool   // ignore since= and replay everything stored
 	pingEvery       time.Duration
+	down            bool // killed: publishing is refused, like a dead process
 }
 
 type srvConn struct {
@@ -77,7 +78,7 @@ func (s *testServer) listen(addr string) error {
 	}
 	srv := &http.Server{Handler: s.mux(), ReadHeaderTimeout: 5 * time.Second}
 	s.mu.Lock()
-	s.ln, s.srv, s.addr = ln, srv, ln.Addr().String()
+	s.ln, s.srv, s.addr, s.down = ln, srv, ln.Addr().String(), false
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 	return nil
@@ -99,7 +100,7 @@ func (s *testServer) mux() *http.ServeMux {
 func (s *testServer) kill() {
 	s.mu.Lock()
 	srv := s.srv
-	s.srv, s.ln = nil, nil
+	s.srv, s.ln, s.down = nil, nil, true
 	conns := s.conns
 	s.conns = map[*srvConn]struct{}{}
 	s.mu.Unlock()
@@ -152,6 +153,25 @@ func (s *testServer) publish(body string) proto.Message {
 		}
 	}
 	return m
+}
+
+// publishIfUp publishes unless the server is killed; it reports whether
+// it did.
+func (s *testServer) publishIfUp(body string) bool {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return false
+	}
+	s.publish(body)
+	return true
+}
+
+func (s *testServer) stored() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
 }
 
 // sendRaw sends a raw text frame to every live socket.
