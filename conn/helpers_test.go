@@ -93,21 +93,20 @@ func (r *recorder) waitFor(timeout time.Duration, pred func(r *recorder) bool) b
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	check := func() bool { // unlock even if pred panics
 		r.mu.Lock()
-		ok := pred(r)
-		r.mu.Unlock()
-		if ok {
+		defer r.mu.Unlock()
+		return pred(r)
+	}
+	for {
+		if check() {
 			return true
 		}
 		select {
 		case <-r.notify:
 		case <-tick.C:
 		case <-deadline.C:
-			r.mu.Lock()
-			ok := pred(r)
-			r.mu.Unlock()
-			return ok
+			return check()
 		}
 	}
 }

@@ -47,7 +47,10 @@ func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
 	late := 0
 	for i := range restarts {
 		before := 0
-		rec.waitFor(time.Second, func(r *recorder) bool { before = connectedCount(r); return r.state() == StateConnected })
+		rec.waitFor(time.Second, func(r *recorder) bool {
+			before = connectedCount(r)
+			return r.state() == StateConnected && srv.liveConns() == 1
+		})
 		pause(time.Duration(rand.Int64N(int64(2 * unit)))) // up a little while
 		srv.kill()
 		killed := time.Now()
