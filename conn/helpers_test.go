@@ -54,12 +54,12 @@ const testToken = "tdt_s3cr3t-T0KEN-value"
 // recorder is a Sink that keeps every event and lets a test wait for a
 // predicate with a deadline instead of sleeping.
 type recorder struct {
-	mu     sync.Mutex
-	states []Status
-	msgs   []Message
-	notify chan struct{}
-	calls  int
-	busy   bool
+	mu      sync.Mutex
+	states  []Status
+	msgs    []Message
+	notify  chan struct{}
+	calls   int
+	busy    bool
 	overlap bool // the Sink was called concurrently (a contract breach)
 }
 
@@ -109,6 +109,13 @@ func (r *recorder) waitFor(timeout time.Duration, pred func(r *recorder) bool) b
 			return check()
 		}
 	}
+}
+
+func (r *recorder) last() Status {
+	if len(r.states) == 0 {
+		return Status{}
+	}
+	return r.states[len(r.states)-1]
 }
 
 func (r *recorder) state() State {
