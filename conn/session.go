@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,7 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 
 	s.stats.dials.Add(1)
 	dialStart := s.cfg.Now()
-	ws, resp, err := s.dialer.DialContext(ctx, u.String(), header)
+	ws, resp, err := s.dial(ctx, u.String(), header)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
@@ -95,6 +96,36 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	_ = ws.Close()
 	<-readerDone
 	return time.Since(connected), cause
+}
+
+// dial is the websocket dial, interruptible by ctx in every phase.
+// gorilla's dialer honours ctx only until the TCP connection is up; after
+// that (TLS, the HTTP upgrade) it relies on the handshake deadline. Stop
+// must not wait for that, so the raw connection is closed when ctx ends.
+func (s *Supervisor) dial(ctx context.Context, u string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	var mu sync.Mutex
+	var raw net.Conn
+	d := *s.dialer
+	base := d.NetDialContext
+	d.NetDialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := base(dctx, network, addr)
+		mu.Lock()
+		raw = c
+		mu.Unlock()
+		if err == nil && ctx.Err() != nil {
+			_ = c.Close()
+		}
+		return c, err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if raw != nil {
+			_ = raw.Close()
+		}
+	})
+	defer stop()
+	return d.DialContext(ctx, u, header)
 }
 
 // reader is the only goroutine that reads the socket. Every frame, ping and
