@@ -20,6 +20,16 @@ func TestMain(m *testing.M) {
 		serveSubprocess()
 	}
 	code := m.Run()
+	// Secret hygiene (check 13, the conn part): every Supervisor of every
+	// test logged into allLogs at debug level, errors included.
+	logs := allLogs.String()
+	if n := strings.Count(logs, testToken); n > 0 || len(logs) == 0 {
+		fmt.Printf("FAIL: the token appears %d times in %d bytes of logs\n", n, len(logs))
+		code = 1
+		table.rows = append(table.rows, checkRow{13, "secret hygiene (conn)", fmt.Sprintf("token found %d times in %d log bytes", n, len(logs)), false})
+	} else {
+		table.rows = append(table.rows, checkRow{13, "secret hygiene (conn)", fmt.Sprintf("token found 0 times in %d log bytes of all tests", len(logs)), true})
+	}
 	if testing.Verbose() || os.Getenv("CONN_RELIABILITY_TABLE") != "" {
 		printTable()
 	}

@@ -46,6 +46,7 @@ type testServer struct {
 	closeCode       int    // close code for acceptThenClose (0: no close frame)
 	forgetSince     bool   // ignore since= and replay everything stored
 	pingEvery       time.Duration
+	restGate        chan struct{}
 	down            bool // killed: publishing is refused, like a dead process
 }
 
@@ -92,7 +93,34 @@ func (s *testServer) mux() *http.ServeMux {
 		m := s.publish(string(b))
 		fmt.Fprint(w, m.ID)
 	})
+	mux.HandleFunc("/test/messages", s.handleMessages)
 	return mux
+}
+
+// handleMessages is a REST catch-up endpoint (the shape of Gotify's
+// GET /message, simplified): every stored message with id > after, oldest
+// first. restGate, when set, holds the answer back until closed.
+func (s *testServer) handleMessages(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	gate := s.restGate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	s.mu.Lock()
+	var out []proto.Message
+	for _, m := range s.msgs {
+		if m.ID > after {
+			out = append(out, m)
+		}
+	}
+	s.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 // kill stops accepting and drops every socket without a close frame, like
