@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	// Secret hygiene (check 13, the conn part): every Supervisor of every
 	// test logged into allLogs at debug level, errors included.
 	logs := allLogs.String()
-	if n := strings.Count(logs, testToken); n > 0 || len(logs) == 0 {
+	if n := strings.Count(logs, testToken); len(logs) == 0 {
+		// no Supervisor ran (a fuzz run, or -run selecting pure unit tests)
+	} else if n > 0 {
 		fmt.Printf("FAIL: the token appears %d times in %d bytes of logs\n", n, len(logs))
 		code = 1
 		table.rows = append(table.rows, checkRow{13, "secret hygiene (conn)", fmt.Sprintf("token found %d times in %d log bytes", n, len(logs)), false})

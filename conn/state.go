@@ -54,8 +54,8 @@ type Status struct {
 	Attempt int
 	// NextRetry is when the next dial is due (Reconnecting only).
 	NextRetry time.Time
-	// Err is why the last session or dial ended (Reconnecting, Offline,
-	// AuthFailed). Use Explain(Err) for a sentence to show. It never holds
+	// Err is why the last session or dial ended (Connecting after a
+	// failure, Reconnecting, Offline, AuthFailed). Use Explain(Err) for a sentence to show. It never holds
 	// a secret or message content.
 	Err error
 	// Since is when the Supervisor entered this state.

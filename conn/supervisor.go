@@ -193,13 +193,15 @@ func (s *Supervisor) emit(e Event) {
 func (s *Supervisor) run(ctx context.Context) {
 	defer close(s.done)
 	failures := 0 // failed sessions since the last stable connection
+	var lastErr error
 	for {
 		select { // this dial answers any kick that came before it
 		case <-s.kick:
 		default:
 		}
-		s.setStatus(Status{State: StateConnecting, Attempt: failures + 1})
+		s.setStatus(Status{State: StateConnecting, Attempt: failures + 1, Err: lastErr})
 		up, err := s.session(ctx)
+		lastErr = err
 		if ctx.Err() != nil {
 			return
 		}
