@@ -1,0 +1,50 @@
+package conn
+
+import (
+	"errors"
+	"time"
+)
+
+// backoffWindow is the upper end of the wait before dial number attempt
+// (1-based) in a run of failures: base·2^(attempt-1), capped.
+func backoffWindow(attempt int, base, maxD time.Duration) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	w := base
+	for i := 1; i < attempt; i++ {
+		if w >= maxD/2 {
+			return maxD
+		}
+		w *= 2
+	}
+	return min(w, maxD)
+}
+
+// backoffDelay is full jitter applied after the cap: a uniform delay in
+// [0, window). Applying the cap first keeps delays spread over the whole
+// window instead of piling up at the cap. r is a float in [0,1).
+func backoffDelay(attempt int, base, maxD time.Duration, r float64) time.Duration {
+	w := backoffWindow(attempt, base, maxD)
+	if r < 0 || r >= 1 {
+		r = 0
+	}
+	return time.Duration(r * float64(w))
+}
+
+// nextDelay decides how long to wait after a failed session: the jittered
+// backoff, raised to the server's Retry-After when it gave one (up to
+// retryAfterMax). floor reports that the delay is a server order that a
+// Kick must not cut short.
+func nextDelay(err error, attempt int, c *Config) (d time.Duration, floor bool) {
+	d = backoffDelay(attempt, c.BackoffBase, c.BackoffCap, c.Rand())
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter > 0 {
+		ra := min(he.RetryAfter, c.RetryAfterMax)
+		if ra > d {
+			d = ra
+		}
+		return d, true
+	}
+	return d, false
+}

@@ -1,0 +1,309 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// session dials once and owns that one socket until it dies. It returns how
+// long the socket was up (0 if the dial failed) and why it ended: the cause
+// of the session's context (context.WithCancelCause), set by whichever part
+// noticed first (reader, writer, probe, catch-up, Stop).
+func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
+	s.mu.Lock()
+	token := s.token
+	s.mu.Unlock()
+	last := s.LastID()
+	u, header := s.cfg.Adapter.Endpoint(s.server, token, last)
+
+	s.stats.dials.Add(1)
+	dialStart := s.cfg.Now()
+	ws, resp, err := s.dial(ctx, u.String(), header)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, context.Cause(ctx)
+		}
+		return 0, dialError(err, resp, s.cfg.Now())
+	}
+	s.stats.sessions.Add(1)
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var rx atomic.Uint64 // frames, pings and pongs read; the probe watches it
+	pongs := make(chan string, 4)
+	probe := make(chan struct{}, 1)
+
+	alive := func() {
+		rx.Add(1)
+		_ = ws.SetReadDeadline(time.Now().Add(s.cfg.DeadAfter))
+	}
+	ws.SetReadLimit(s.cfg.ReadLimit)
+	_ = ws.SetReadDeadline(time.Now().Add(s.cfg.DeadAfter))
+	ws.SetPongHandler(func(string) error { alive(); return nil })
+	ws.SetPingHandler(func(data string) error {
+		alive()
+		select { // the writer answers; drop if it is behind (the next ping will do)
+		case pongs <- data:
+		default:
+		}
+		return nil
+	})
+	ws.SetCloseHandler(func(int, string) error { return nil }) // the writer echoes the close
+
+	cu, catchUp := s.cfg.Adapter.(CatchUpper)
+	s.deliverMu.Lock()
+	s.holding, s.held = catchUp, nil
+	s.deliverMu.Unlock()
+
+	connected := time.Now()
+	s.setStatus(Status{State: StateConnected})
+
+	writerDone, readerDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(writerDone); s.writer(sctx, cancel, ws, pongs, probe, &rx) }()
+	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart) }()
+
+	if catchUp {
+		s.catchUp(sctx, cancel, cu, u, header, last)
+	}
+	for sctx.Err() == nil {
+		select {
+		case <-sctx.Done():
+		case <-s.kick:
+			select {
+			case probe <- struct{}{}:
+			default:
+			}
+		}
+	}
+	cause := context.Cause(sctx)
+	// The writer has seen sctx and sent a close frame if it should; then
+	// closing the socket makes the reader return.
+	<-writerDone
+	_ = ws.Close()
+	<-readerDone
+	return time.Since(connected), cause
+}
+
+// dial is the websocket dial, interruptible by ctx in every phase.
+// gorilla's dialer honours ctx only until the TCP connection is up; after
+// that (TLS, the HTTP upgrade) it relies on the handshake deadline. Stop
+// must not wait for that, so the raw connection is closed when ctx ends.
+func (s *Supervisor) dial(ctx context.Context, u string, header http.Header) (*websocket.Conn, *http.Response, error) {
+	var mu sync.Mutex
+	var raw net.Conn
+	d := *s.dialer
+	base := d.NetDialContext
+	d.NetDialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := base(dctx, network, addr)
+		mu.Lock()
+		raw = c
+		mu.Unlock()
+		if err == nil && ctx.Err() != nil {
+			_ = c.Close()
+		}
+		return c, err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if raw != nil {
+			_ = raw.Close()
+		}
+	})
+	defer stop()
+	return d.DialContext(ctx, u, header)
+}
+
+// reader is the only goroutine that reads the socket. Every frame, ping and
+// pong pushes the read deadline out by DeadAfter.
+func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, alive func(), dialStart time.Time) {
+	for {
+		typ, data, err := ws.ReadMessage()
+		if err != nil {
+			cancel(readError(err))
+			return
+		}
+		alive()
+		if typ != websocket.TextMessage {
+			continue // binary frames are not part of any protocol we speak
+		}
+		f, err := s.cfg.Adapter.Decode(data)
+		if err != nil {
+			s.stats.badFrames.Add(1)
+			s.cfg.Logger.Warn("dropped a frame that did not decode", "bytes", len(data), "err", err)
+			continue
+		}
+		if f.Kind == FrameMessage {
+			m := f.Message
+			m.CatchUp = !m.Sent.IsZero() && m.Sent.Before(dialStart.Add(-s.cfg.CatchUpSkew))
+			s.deliver(m)
+		}
+	}
+}
+
+// readError names why a read failed.
+func readError(err error) error {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
+		return &CloseError{Code: ce.Code}
+	case errors.Is(err, websocket.ErrReadLimit):
+		return ErrFrameTooLarge
+	case errors.As(err, &ne) && ne.Timeout():
+		return ErrDeadLink
+	default:
+		return fmt.Errorf("%w: %v", ErrConnLost, err)
+	}
+}
+
+// writer is the only goroutine that writes the socket: protocol pings,
+// app heartbeats, pong answers, probes and the close frame.
+func (s *Supervisor) writer(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, pongs <-chan string, probe <-chan struct{}, rx *atomic.Uint64) {
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	var hb <-chan time.Time
+	text := s.cfg.Adapter.Heartbeat()
+	if text != "" {
+		t := time.NewTicker(s.cfg.HeartbeatInterval)
+		defer t.Stop()
+		hb = t.C
+	}
+	var probeC <-chan time.Time
+	var probeRx uint64
+	probeT := time.NewTimer(time.Hour)
+	probeT.Stop()
+	defer probeT.Stop()
+	write := func(typ int, data []byte) bool {
+		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if err := ws.WriteMessage(typ, data); err != nil {
+			cancel(fmt.Errorf("%w: %v", ErrWrite, err))
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			cause := context.Cause(ctx)
+			var ce *CloseError
+			if errors.Is(cause, ErrStopped) || errors.As(cause, &ce) {
+				_ = ws.SetWriteDeadline(time.Now().Add(min(s.cfg.WriteTimeout, time.Second)))
+				_ = ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			}
+			return
+		case <-ping.C:
+			if !write(websocket.PingMessage, nil) {
+				return
+			}
+		case <-hb:
+			if !write(websocket.TextMessage, []byte(text)) {
+				return
+			}
+		case data := <-pongs:
+			if !write(websocket.PongMessage, []byte(data)) {
+				return
+			}
+		case <-probe:
+			if probeC != nil {
+				continue // a probe is already out
+			}
+			probeRx = rx.Load()
+			if !write(websocket.PingMessage, []byte("probe")) {
+				return
+			}
+			probeT.Reset(s.cfg.ProbeTimeout)
+			probeC = probeT.C
+		case <-probeC:
+			probeC = nil
+			if rx.Load() == probeRx {
+				cancel(ErrProbeFailed)
+				return
+			}
+		}
+	}
+}
+
+// deliver hands one message to the Sink unless its id was delivered
+// before. While a CatchUp runs, live messages are held back.
+func (s *Supervisor) deliver(m Message) {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if s.holding {
+		s.held = append(s.held, m)
+		return
+	}
+	s.deliverLocked(m)
+}
+
+func (s *Supervisor) deliverLocked(m Message) {
+	if s.ledger.repeat(m.ID) {
+		s.stats.repeats.Add(1)
+		return
+	}
+	s.ledger.record(m.ID)
+	m.Server = s.cfg.Account
+	m.Received = s.cfg.Now()
+	s.stats.delivered.Add(1)
+	s.emit(Event{Kind: EventMessage, Message: m})
+}
+
+// catchUp runs the adapter's REST catch-up, then releases held live frames.
+func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, wsURL *url.URL, header http.Header, last string) {
+	client := &http.Client{
+		Timeout:   s.cfg.HandshakeTimeout,
+		Transport: &http.Transport{TLSClientConfig: s.tls, Proxy: http.ProxyFromEnvironment},
+	}
+	defer client.CloseIdleConnections()
+	base := *wsURL
+	base.Scheme = strings.Replace(base.Scheme, "ws", "http", 1)
+	base.Path, base.RawQuery = s.server.Path, ""
+	get := func(ctx context.Context, pathAndQuery string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base.String(), "/")+pathAndQuery, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
+		}
+		req.Header = header.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("%w: catch-up: %v", ErrConnLost, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, &HTTPError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now())}
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, s.cfg.ReadLimit))
+	}
+	msgs, err := cu.CatchUp(ctx, get, last)
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	held := s.held
+	s.holding, s.held = false, nil
+	if err != nil {
+		// Nothing held is delivered: the resume point did not move, so the
+		// next session's catch-up fetches these again.
+		cancel(err)
+		return
+	}
+	for _, m := range msgs {
+		m.CatchUp = true
+		s.deliverLocked(m)
+	}
+	for _, m := range held {
+		s.deliverLocked(m)
+	}
+}

@@ -1,0 +1,368 @@
+package conn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tidings-app/tidings/proto"
+)
+
+func TestSecretPrintsRedactedEverywhere(t *testing.T) {
+	const tok = "tdt_very-secret"
+	s := NewSecret(tok)
+	type holder struct {
+		Token Secret
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "token", s, "holder", holder{s})
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "token", s, "holder", holder{s})
+	j, _ := json.Marshal(holder{s})
+	outs := []string{
+		s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x %X %d", s, s, s, s, s, s, s, s),
+		fmt.Sprintf("%v %+v %#v", holder{s}, &holder{s}, holder{s}),
+		fmt.Errorf("dial with %v failed", s).Error(), logs.String(), string(j),
+	}
+	for _, o := range outs {
+		if strings.Contains(o, tok) || strings.Contains(o, fmt.Sprintf("%x", tok)) {
+			t.Fatalf("secret leaked: %s", o)
+		}
+	}
+	if s.Reveal() != tok {
+		t.Fatal("Reveal lost the value")
+	}
+}
+
+func TestTokenTravelsOnlyInAHeader(t *testing.T) {
+	base, _ := url.Parse("wss://push.example/base/")
+	for _, a := range []Adapter{NativeAdapter{}, JSONAdapter{}, JSONAdapter{AuthHeader: "X-Gotify-Key", AuthScheme: "-", SinceParam: "-"}} {
+		u, h := a.Endpoint(base, NewSecret(testToken), "41")
+		if strings.Contains(u.String(), testToken) {
+			t.Errorf("%T: token in URL %s", a, u)
+		}
+		found := false
+		for _, v := range h {
+			found = found || strings.Contains(strings.Join(v, ""), testToken)
+		}
+		if !found {
+			t.Errorf("%T: token not in headers", a)
+		}
+		if !strings.HasPrefix(u.Path, "/base/") || h.Get("Origin") != "" {
+			t.Errorf("%T: url %s origin %q", a, u, h.Get("Origin"))
+		}
+	}
+	u, _ := NativeAdapter{}.Endpoint(base, NewSecret("x"), "41")
+	if u.String() != "wss://push.example/base/ws?since=41" {
+		t.Errorf("native endpoint %s", u)
+	}
+}
+
+func TestBackoffWindowDoublesUpToTheCap(t *testing.T) {
+	base, capD := 500*time.Millisecond, 30*time.Second
+	for _, tt := range []struct {
+		attempt int
+		want    time.Duration
+	}{{0, base}, {1, base}, {2, time.Second}, {3, 2 * time.Second}, {7, capD}, {8, capD}, {1000, capD}} {
+		if got := backoffWindow(tt.attempt, base, capD); got != tt.want {
+			t.Errorf("attempt %d: %s, want %s", tt.attempt, got, tt.want)
+		}
+	}
+	if d := backoffDelay(3, base, capD, 0.5); d != time.Second {
+		t.Errorf("delay %s", d)
+	}
+}
+
+func TestEveryEndingIsClassified(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want action
+	}{
+		{"stop", ErrStopped, actStop},
+		{"401", &HTTPError{Status: 401}, actAuth},
+		{"403", &HTTPError{Status: 403}, actAuth},
+		{"429", &HTTPError{Status: 429, RetryAfter: time.Second}, actBackoff},
+		{"503", &HTTPError{Status: 503}, actBackoff},
+		{"4001 token revoked", &CloseError{Code: proto.CloseTokenRevoked}, actAuth},
+		{"4002 slow consumer", &CloseError{Code: proto.CloseSlowConsumer}, actBackoff},
+		{"4003 retry elsewhere", &CloseError{Code: proto.CloseRetryElsewhere}, actNow},
+		{"1001 going away", &CloseError{Code: websocket.CloseGoingAway}, actBackoff},
+		{"1009 too big", &CloseError{Code: websocket.CloseMessageTooBig}, actBackoff},
+		{"3501 do not reconnect", &CloseError{Code: 3501}, actOffline},
+		{"4501 do not reconnect", &CloseError{Code: 4501}, actOffline},
+		{"dead link", ErrDeadLink, actBackoff},
+		{"probe", ErrProbeFailed, actNow},
+		{"wrapped tls", fmt.Errorf("%w: x", ErrTLS), actBackoff},
+		{"insecure url", ErrInsecureURL, actOffline},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.err); got != tt.want {
+				t.Fatalf("classify = %d, want %d", got, tt.want)
+			}
+			if tt.err != ErrStopped && Explain(tt.err) == "" {
+				t.Fatal("no explanation")
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsReadAsSecondsOrDate(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"": 0, "7": 7 * time.Second, "-3": 0, "soon": 0,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second,
+		now.Add(-time.Hour).Format(http.TimeFormat):       0,
+	} {
+		if got := parseRetryAfter(in, now); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestRetryAfterRaisesTheDelayAndIsCapped(t *testing.T) {
+	c := Config{Rand: func() float64 { return 0.5 }}.withDefaults()
+	if d, floor := nextDelay(&HTTPError{Status: 429, RetryAfter: 20 * time.Second}, 1, &c); d != 20*time.Second || !floor {
+		t.Errorf("%s %v", d, floor)
+	}
+	if d, _ := nextDelay(&HTTPError{Status: 503, RetryAfter: 24 * time.Hour}, 1, &c); d != DefaultRetryAfterMax {
+		t.Errorf("huge Retry-After gave %s", d)
+	}
+	if d, floor := nextDelay(ErrDeadLink, 3, &c); d != time.Second || floor {
+		t.Errorf("%s %v", d, floor)
+	}
+}
+
+func TestServerURLPolicy(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string
+		insecure bool
+		err      error
+	}{
+		{in: "https://push.example", want: "wss://push.example"},
+		{in: "wss://push.example:8443/sub", want: "wss://push.example:8443/sub"},
+		{in: "http://127.0.0.1:8080", want: "ws://127.0.0.1:8080"},
+		{in: "ws://localhost", want: "ws://localhost"},
+		{in: "http://push.example", err: ErrInsecureURL},
+		{in: "http://push.example", insecure: true, want: "ws://push.example"},
+		{in: "ws://127.0.0.1.evil.example", err: ErrInsecureURL},
+		{in: "https://user:pw@push.example", err: ErrBadURL},
+		{in: "ftp://push.example", err: ErrBadURL},
+		{in: "push.example", err: ErrBadURL},
+		{in: "https://push.example/?token=x", want: "wss://push.example/"},
+	} {
+		u, err := serverURL(tt.in, tt.insecure)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("%s: err %v, want %v", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || u.String() != tt.want {
+			t.Errorf("%s: %v %v, want %s", tt.in, u, err, tt.want)
+		}
+	}
+}
+
+func TestLedgerDropsRepeatsForOrderedAndUnorderedIds(t *testing.T) {
+	l := newLedger(true, 4, "10")
+	for _, tt := range []struct {
+		id     string
+		repeat bool
+	}{{"9", true}, {"10", true}, {"11", false}, {"12", false}} {
+		if got := l.repeat(tt.id); got != tt.repeat {
+			t.Errorf("ordered %s: %v", tt.id, got)
+		}
+		if !tt.repeat {
+			l.record(tt.id)
+		}
+	}
+	if l.last != "12" {
+		t.Errorf("last %s", l.last)
+	}
+	u := newLedger(false, 3, "")
+	for _, id := range []string{"Zx1", "aB2", "c3C"} {
+		u.record(id)
+	}
+	if !u.repeat("aB2") || u.repeat("new") || u.last != "c3C" {
+		t.Error("unordered ledger")
+	}
+	u.record("d4") // pushes Zx1 out of the window
+	if u.repeat("Zx1") {
+		t.Error("window not bounded")
+	}
+}
+
+func TestJSONAdapterDecodesConfiguredFields(t *testing.T) {
+	custom := JSONAdapter{IDField: "uid", TitleField: "subject", BodyField: "text", PriorityField: "prio",
+		URLField: "link", EventField: "type", EventValue: "msg", HeartbeatText: "ping!", UnorderedIDs: true}
+	for _, tt := range []struct {
+		name string
+		a    JSONAdapter
+		in   string
+		kind FrameKind
+		want Message
+		err  bool
+	}{
+		{name: "native defaults", a: JSONAdapter{}, in: `{"id":5,"title":"T","message":"B","priority":4,"url":"https://u","topic":"ci","time":"2026-11-25T10:00:00Z"}` + "\n",
+			kind: FrameMessage, want: Message{ID: "5", Title: "T", Body: "B", Priority: 4, URL: "https://u", Source: "ci", Sent: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}},
+		{name: "default heartbeat", a: JSONAdapter{}, in: "HeartBeat", kind: FrameHeartbeat},
+		{name: "custom fields", a: custom, in: `{"type":"msg","uid":"abc","subject":"S","text":"X","prio":9,"link":"l","time":1700000000}`,
+			kind: FrameMessage, want: Message{ID: "abc", Title: "S", Body: "X", Priority: 5, URL: "l", Sent: time.Unix(1700000000, 0).UTC()}},
+		{name: "custom heartbeat", a: custom, in: "ping!", kind: FrameHeartbeat},
+		{name: "unknown event ignored", a: custom, in: `{"type":"keepalive","uid":"k"}`, kind: FrameIgnore},
+		{name: "missing event ignored", a: custom, in: `{"uid":"k"}`, kind: FrameIgnore},
+		{name: "absent priority is default", a: JSONAdapter{}, in: `{"id":1}`, kind: FrameMessage, want: Message{ID: "1", Priority: 3}},
+		{name: "ordered id must be a number", a: JSONAdapter{}, in: `{"id":"abc"}`, err: true},
+		{name: "zero id", a: JSONAdapter{}, in: `{"id":0}`, err: true},
+		{name: "missing id", a: JSONAdapter{}, in: `{"message":"x"}`, err: true},
+		{name: "title not a string", a: JSONAdapter{}, in: `{"id":1,"title":3}`, err: true},
+		{name: "not an object", a: JSONAdapter{}, in: `[1]`, err: true},
+		{name: "empty", a: JSONAdapter{}, in: "\n", err: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := tt.a.Decode([]byte(tt.in))
+			if tt.err {
+				if !errors.Is(err, ErrBadFrame) {
+					t.Fatalf("err %v", err)
+				}
+				return
+			}
+			if err != nil || f.Kind != tt.kind {
+				t.Fatalf("kind %v err %v", f.Kind, err)
+			}
+			if f.Kind == FrameMessage && f.Message != tt.want {
+				t.Fatalf("got %+v\nwant %+v", f.Message, tt.want)
+			}
+		})
+	}
+	if (JSONAdapter{NoClientHeartbeat: true}).Heartbeat() != "" || (JSONAdapter{}).Heartbeat() != proto.HeartBeat {
+		t.Error("heartbeat text")
+	}
+}
+
+func TestDecodeErrorsNeverContainFrameContent(t *testing.T) {
+	secret := "PRIVATE-content-91"
+	for _, a := range []Adapter{NativeAdapter{}, JSONAdapter{}} {
+		for _, in := range []string{secret, `{"id":"` + secret + `"}`, `{"id":1,"title":["` + secret + `"]}`, `{"id":1,"priority":"` + secret + `"}`} {
+			if _, err := a.Decode([]byte(in)); err == nil || strings.Contains(err.Error(), secret) {
+				t.Errorf("%T %q: %v", a, in, err)
+			}
+		}
+	}
+}
+
+func TestClockJumpDetectorKicksOnlyOnAJump(t *testing.T) {
+	ticks := make(chan time.Time)
+	var mu sync.Mutex
+	wall := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mono time.Duration
+	kicks := make(chan string, 4)
+	d := &ClockJumpDetector{Threshold: 3 * time.Second, ticks: ticks,
+		wall: func() time.Time { mu.Lock(); defer mu.Unlock(); return wall },
+		mono: func() time.Duration { mu.Lock(); defer mu.Unlock(); return mono }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Watch(ctx, func(r string) { kicks <- r }) }()
+	// The clocks move, then a tick makes the detector compare them.
+	advance := func(w, m time.Duration) {
+		mu.Lock()
+		wall, mono = wall.Add(w), mono+m
+		mu.Unlock()
+		ticks <- time.Time{}
+	}
+	advance(5*time.Second, 5*time.Second)           // normal tick
+	advance(7*time.Second, 5*time.Second)           // 2 s drift: under the threshold
+	advance(time.Hour+5*time.Second, 5*time.Second) // slept an hour
+	advance(-10*time.Second, 5*time.Second)         // clock set back 15 s
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(kicks) != 2 {
+		t.Fatalf("%d kicks, want 2 (sleep and clock change)", len(kicks))
+	}
+}
+
+func TestSinkContract(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	rec := newRecorder()
+	sup := startSupervisor(t, scaledConfig(srv.url(), unit), rec)
+	for range 200 {
+		srv.publish("x")
+	}
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 200 }) {
+		t.Fatal("not delivered")
+	}
+	sup.Kick() // probes from another goroutine while messages flow
+	sup.Stop()
+	sup.Stop() // idempotent
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.overlap {
+		t.Error("Sink was called concurrently")
+	}
+	if rec.state() != StateStopped {
+		t.Errorf("last event %v, want stopped", rec.state())
+	}
+	if err := sup.Start(); !errors.Is(err, ErrAlreadyStart) {
+		t.Errorf("Start after Stop: %v", err)
+	}
+}
+
+func TestNewRejectsAMissingAdapter(t *testing.T) {
+	if _, err := New(Config{Server: "wss://x.example"}); !errors.Is(err, ErrNoAdapter) {
+		t.Fatal(err)
+	}
+}
+
+func FuzzNativeAdapterDecode(f *testing.F) {
+	f.Add([]byte("HeartBeat\n"))
+	f.Add([]byte(`{"id":1,"time":"2026-11-25T10:00:00Z","title":"t","message":"b","priority":3,"url":"javascript:x","content_type":"text/markdown"}`))
+	f.Add([]byte(`{"id":18446744073709551615,"message":"\u202e"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := NativeAdapter{}.Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error not wrapped: %v", err)
+			}
+			return
+		}
+		if fr.Kind == FrameMessage && (fr.Message.ID == "" || fr.Message.ID == "0" || fr.Message.Priority < PriorityMin || fr.Message.Priority > PriorityUrgent) {
+			t.Fatalf("accepted invalid %+v", fr.Message)
+		}
+	})
+}
+
+func FuzzJSONAdapterDecode(f *testing.F) {
+	f.Add([]byte(`{"event":"message","id":"aBc123","title":"t","message":"m","priority":9,"time":1.5e9}`), true)
+	f.Add([]byte(`{"event":"keepalive"}`), true)
+	f.Add([]byte(`{"id":7,"priority":-1,"time":"bad"}`), false)
+	f.Add([]byte("HeartBeat"), false)
+	f.Fuzz(func(t *testing.T, b []byte, ntfyLike bool) {
+		a := JSONAdapter{}
+		if ntfyLike {
+			a = JSONAdapter{EventField: "event", UnorderedIDs: true}
+		}
+		fr, err := a.Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadFrame) {
+				t.Fatalf("error not wrapped: %v", err)
+			}
+			return
+		}
+		if fr.Kind == FrameMessage && (fr.Message.ID == "" || fr.Message.Priority < PriorityMin || fr.Message.Priority > PriorityUrgent) {
+			t.Fatalf("accepted invalid %+v", fr.Message)
+		}
+	})
+}
