@@ -1,0 +1,207 @@
+// Package client is Tidings without a face: it logs in through account,
+// keeps one conn.Supervisor for the configured account, stores every message
+// in the history before anything else, and hands the new ones to the
+// notifier. cmd/tidings adapts it to the ui package's interfaces; tests drive
+// it directly against a real server, a real keyring and a real bus.
+//
+// The message path: conn's sink (must not block) → an in-memory queue that
+// never drops → one worker that inserts batches into history → for each
+// message history did not have yet, notifier.Dispatch → after the popup,
+// history.MarkNotified. A crash anywhere re-pops at most the messages
+// stored but not yet marked, once, at the next start.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/tidings-app/tidings/account"
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
+	"github.com/tidings-app/tidings/notifier"
+)
+
+// Errors.
+var (
+	// ErrNeedsLogin: no account is configured, or its token is gone.
+	ErrNeedsLogin = errors.New("client: log in needed")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("client: closed")
+)
+
+// Config is what a Client needs.
+type Config struct {
+	Accounts *account.Manager  // required
+	History  *history.Store    // required
+	Notifier notifier.Notifier // required (notifier.NewDesktop in the app)
+	Policy   notifier.Policy   // initial popup policy
+	// LinkNotices turns on the "connection lost / restored" popups.
+	LinkNotices bool
+	Logger      *slog.Logger
+	// OnStatus receives every connection state change, in order. Called
+	// from any goroutine; must not block.
+	OnStatus func(conn.Status)
+	// Tune adjusts each connection's config before it starts (tests scale
+	// durations down; the app leaves it nil).
+	Tune func(*conn.Config)
+	// Dispatch adjusts the notifier's dispatcher config (tests shrink its
+	// windows).
+	Dispatch func(*notifier.Config)
+	// WakeWatchers kick the connection on resume and network-up; nil means
+	// conn.DefaultWakeWatchers(), an empty non-nil slice means none.
+	WakeWatchers []conn.WakeWatcher
+}
+
+// Client ties the pieces together. Its methods are safe for concurrent use.
+type Client struct {
+	cfg  Config
+	log  *slog.Logger
+	disp *notifier.Dispatcher
+	pipe *pipeline
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	sup    *conn.Supervisor
+	acct   account.Account
+	status conn.Status
+	closed bool
+}
+
+// New starts the message pipeline and the notifier, and re-offers the
+// messages history holds as not notified (a crash between store and popup).
+// It does not connect: call Resume or Login.
+func New(cfg Config) (*Client, error) {
+	if cfg.Accounts == nil || cfg.History == nil || cfg.Notifier == nil {
+		return nil, errors.New("client: Accounts, History and Notifier are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnStatus == nil {
+		cfg.OnStatus = func(conn.Status) {}
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "client"), status: conn.Status{State: conn.StateStopped}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	dcfg := notifier.Config{
+		Notifier:    cfg.Notifier,
+		Policy:      cfg.Policy,
+		Logger:      cfg.Logger,
+		LinkNotices: cfg.LinkNotices,
+		Notified:    c.markNotified,
+	}
+	if cfg.Dispatch != nil {
+		cfg.Dispatch(&dcfg)
+	}
+	disp, err := notifier.NewDispatcher(dcfg)
+	if err != nil {
+		c.cancel()
+		return nil, fmt.Errorf("client: notifier: %w", err)
+	}
+	c.disp = disp
+	c.pipe = newPipeline(cfg.History, disp, c.log)
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.pipe.run(c.ctx) }()
+	c.reofferUnnotified()
+	watchers := cfg.WakeWatchers
+	if watchers == nil {
+		watchers = conn.DefaultWakeWatchers()
+	}
+	if len(watchers) > 0 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			conn.WatchWake(c.ctx, c.log, func(reason string) { c.Kick() }, watchers...)
+		}()
+	}
+	return c, nil
+}
+
+// reofferUnnotified hands the dispatcher what history stored but never
+// popped (the app died in between). They count as catch-up, so a pile of
+// them becomes one summary.
+func (c *Client) reofferUnnotified() {
+	entries, err := c.cfg.History.Unnotified(c.ctx, 1000)
+	if err != nil {
+		c.log.Warn("cannot read messages not yet notified", "err", err)
+		return
+	}
+	for _, e := range entries {
+		m := e.Message
+		m.CatchUp = true
+		c.disp.Dispatch(m)
+	}
+	if len(entries) > 0 {
+		c.log.Info("re-offered messages stored but not notified", "count", len(entries))
+	}
+}
+
+func (c *Client) markNotified(refs []notifier.Ref) {
+	keys := make([]history.Key, len(refs))
+	for i, r := range refs {
+		keys[i] = history.Key{Server: r.Server, ID: r.ID}
+	}
+	if err := c.cfg.History.MarkNotified(c.ctx, keys...); err != nil && !errors.Is(err, history.ErrClosed) {
+		c.log.Warn("cannot mark messages notified", "err", err)
+	}
+}
+
+// Dispatcher is the notifier's dispatcher (policy, status, counters).
+func (c *Client) Dispatcher() *notifier.Dispatcher { return c.disp }
+
+// History is the message store.
+func (c *Client) History() *history.Store { return c.cfg.History }
+
+// Accounts is the account manager.
+func (c *Client) Accounts() *account.Manager { return c.cfg.Accounts }
+
+// Status is the connection's latest state.
+func (c *Client) Status() conn.Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Account returns the account the client is (or was last) connected with.
+func (c *Client) Account() (account.Account, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acct, c.acct.Server != ""
+}
+
+// Kick makes the connection retry or probe now (Reconnect now, network-up,
+// resume from sleep).
+func (c *Client) Kick() {
+	c.mu.Lock()
+	sup := c.sup
+	c.mu.Unlock()
+	if sup != nil {
+		sup.Kick()
+	}
+}
+
+// Close stops the connection, drains the pipeline into history, stops the
+// notifier and the wake watchers. It does not close the history store.
+func (c *Client) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	sup := c.sup
+	c.sup = nil
+	c.mu.Unlock()
+	if sup != nil {
+		sup.Stop()
+	}
+	c.cancel()
+	c.wg.Wait()
+	c.pipe.drain(context.Background())
+	_ = c.disp.Close()
+}

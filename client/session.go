@@ -1,0 +1,164 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tidings-app/tidings/account"
+	"github.com/tidings-app/tidings/conn"
+)
+
+// Resume connects with the account saved by an earlier login and the token
+// the keyring holds for it. ErrNeedsLogin means: show the login window.
+func (c *Client) Resume(ctx context.Context) error {
+	cfg, err := account.LoadConfig(c.cfg.Accounts.ConfigPath())
+	if err != nil && len(cfg.Accounts) == 0 {
+		c.log.Warn("cannot read the settings file", "err", err)
+	}
+	if len(cfg.Accounts) == 0 {
+		return ErrNeedsLogin
+	}
+	acct := cfg.Accounts[0]
+	tok, err := c.cfg.Accounts.Token(ctx, acct)
+	if err != nil {
+		c.setAccount(acct)
+		if errors.Is(err, account.ErrNoToken) || errors.Is(err, account.ErrNoKeyring) {
+			return fmt.Errorf("%w: %w", ErrNeedsLogin, err)
+		}
+		return err
+	}
+	return c.connect(acct, tok)
+}
+
+// Login logs in with what the user typed, keeps the token in the keyring,
+// and (re)connects. An error wrapping account.ErrNoKeyring means the login
+// worked and the token is kept for this run only: show it as a warning.
+// Any other error means not logged in.
+func (c *Client) Login(ctx context.Context, in account.LoginInput) error {
+	acct, err := c.cfg.Accounts.Login(ctx, in)
+	warning := err
+	if err != nil && !errors.Is(err, account.ErrNoKeyring) {
+		return err
+	}
+	tok, err := c.cfg.Accounts.Token(ctx, acct)
+	if err != nil {
+		return err
+	}
+	if err := c.connect(acct, tok); err != nil {
+		return err
+	}
+	return warning
+}
+
+// Logout stops the connection, revokes the token on the server where the
+// protocol allows it, removes it from the keyring and, when asked, clears
+// the history. History is kept by default.
+func (c *Client) Logout(ctx context.Context, clearHistory bool) error {
+	c.mu.Lock()
+	sup, acct := c.sup, c.acct
+	c.sup = nil
+	c.mu.Unlock()
+	if sup != nil {
+		sup.Stop()
+	}
+	if acct.Server == "" {
+		return nil
+	}
+	opts := account.LogoutOptions{}
+	if clearHistory {
+		opts.ClearHistory = func() error {
+			_, err := c.cfg.History.Clear(ctx)
+			return err
+		}
+	}
+	return c.cfg.Accounts.Logout(ctx, acct, opts)
+}
+
+// connect replaces the running connection with one for acct.
+func (c *Client) connect(acct account.Account, tok account.Secret) error {
+	adapter, err := adapterFor(acct)
+	if err != nil {
+		return err
+	}
+	last, err := c.cfg.History.LastID(c.ctx, acct.Key())
+	if err != nil {
+		return fmt.Errorf("client: last stored message: %w", err)
+	}
+	ccfg := conn.Config{
+		Server:        acct.Server,
+		Account:       acct.Key(),
+		Adapter:       adapter,
+		Token:         conn.NewSecret(tok.Reveal()),
+		LastID:        last,
+		CAFile:        acct.CAFile,
+		AllowInsecure: acct.AllowInsecure,
+		Logger:        c.cfg.Logger,
+	}
+	if c.cfg.Tune != nil {
+		c.cfg.Tune(&ccfg)
+	}
+	var sup *conn.Supervisor // set before Start, so the sink sees it
+	ccfg.Sink = func(e conn.Event) { c.handle(sup, acct, e) }
+	sup, err = conn.New(ccfg)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	old := c.sup
+	c.sup, c.acct = sup, acct
+	c.mu.Unlock()
+	if old != nil {
+		old.Stop()
+	}
+	sup.Start()
+	return nil
+}
+
+func (c *Client) setAccount(acct account.Account) {
+	c.mu.Lock()
+	c.acct = acct
+	c.mu.Unlock()
+}
+
+// handle is the connection's sink: called serially, must not block.
+// Messages are always kept; state changes of a supervisor that was replaced
+// by a new login are not reported (its "Stopped" would hide the new one's
+// "Connecting"), but those of the last one after a logout are.
+func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Event) {
+	switch e.Kind {
+	case conn.EventMessage:
+		c.pipe.push(e.Message)
+	case conn.EventState:
+		c.mu.Lock()
+		current := c.sup == from || c.sup == nil
+		if current {
+			c.status = e.Status
+		}
+		c.mu.Unlock()
+		if !current {
+			return
+		}
+		switch e.Status.State {
+		case conn.StateConnected:
+			c.disp.LinkState(acct.Key(), true)
+		case conn.StateReconnecting, conn.StateOffline:
+			c.disp.LinkState(acct.Key(), false)
+		}
+		c.cfg.OnStatus(e.Status)
+	}
+}
+
+// adapterFor picks the protocol adapter for an account.
+func adapterFor(acct account.Account) (conn.Adapter, error) {
+	switch acct.Protocol {
+	case account.Native:
+		return conn.NativeAdapter{}, nil
+	default:
+		return nil, fmt.Errorf("client: protocol %q is not supported yet", acct.Protocol)
+	}
+}
