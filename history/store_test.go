@@ -71,6 +71,40 @@ func TestInsertBatchReportsPerMessageWhetherItWasNew(t *testing.T) {
 	}
 }
 
+func TestDuplicatesAreFoundWithinAndAcrossInsertStatements(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, testConfig(t))
+	// More than two statements' worth, with repeats inside one chunk and
+	// across chunks, and an invalid message shifting the indices.
+	n := 2*insertChunk + 50
+	batch := make([]conn.Message, 0, n+4)
+	for i := range n {
+		batch = append(batch, msg(fmt.Sprint("k", i), i))
+	}
+	batch = append(batch, msg("k3", 0), msg("", 0), msg(fmt.Sprint("k", insertChunk+1), 0), msg("k3", 0))
+	got, err := s.InsertBatch(ctx, batch)
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid for the message without id", err)
+	}
+	for i, ok := range got {
+		if want := i < n; ok != want {
+			t.Fatalf("stored[%d] = %v, want %v", i, ok, want)
+		}
+	}
+	if c, _ := s.Count(ctx); c != n {
+		t.Fatalf("Count = %d, want %d", c, n)
+	}
+	again, err := s.InsertBatch(ctx, batch[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ok := range again {
+		if ok {
+			t.Fatalf("re-inserted message %d reported new", i)
+		}
+	}
+}
+
 func TestInvalidMessagesAreRefusedWithoutLosingTheRestOfTheBatch(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, testConfig(t))
