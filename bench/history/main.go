@@ -41,7 +41,7 @@ func main() {
 		log.Fatal(err)
 	}
 
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	msgs := make([]conn.Message, 0, *batch)
 	for i := range *n {
 		msgs = append(msgs, Message(i))
@@ -52,8 +52,11 @@ func main() {
 			msgs = msgs[:0]
 		}
 	}
-	d := time.Since(start)
+	d, cpu := time.Since(start), cpuTime()-cpu0
 	fmt.Printf("ingest, batches of %d:   %8.0f msgs/s  (%d in %v; target ≥ 20 000)\n", *batch, float64(*n)/d.Seconds(), *n, d.Round(time.Millisecond))
+	if cpu > 0 {
+		fmt.Printf("  per CPU-second:         %8.0f msgs/s  (%v CPU; wall ≫ CPU means the machine was busy or the disk slow)\n", float64(*n)/cpu.Seconds(), cpu.Round(time.Millisecond))
+	}
 
 	const singles = 300
 	start = time.Now()
