@@ -76,7 +76,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("reopen (quick_check, migrate): %v\n", time.Since(start).Round(time.Millisecond))
-	defer s.Close()
 	count, _ := s.Count(ctx)
 	fmt.Printf("stored: %d\n", count)
 
@@ -88,6 +87,28 @@ func main() {
 	measure(*reps, "unread by source", "", func() error { _, err := s.UnreadBySource(ctx); return err })
 	for _, q := range []string{"backup", "disk full", "nas0417", "ba", "zzzz nothing"} {
 		measure(*reps, fmt.Sprintf("search %q (50)", q), "target ≤ 50 ms", func() error { _, err := s.Search(ctx, q, 0, 50); return err })
+	}
+	s.Close()
+
+	// Retention and Clear on the full store.
+	cfg.MaxCount = count / 2
+	if s, err = history.Open(ctx, cfg); err != nil {
+		log.Fatal(err)
+	}
+	start = time.Now()
+	pruned, err := s.Prune(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("prune to %d by count:    %v (%d deleted)\n", cfg.MaxCount, time.Since(start).Round(time.Millisecond), pruned)
+	start = time.Now()
+	cleared, err := s.Clear(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("clear:                    %v (%d deleted)\n", time.Since(start).Round(time.Millisecond), cleared)
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
 	}
 }
 
