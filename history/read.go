@@ -97,7 +97,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 // UnreadCount returns how many messages are unread.
 func (s *Store) UnreadCount(ctx context.Context) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE read = 0`).Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM unread_counts`).Scan(&n); err != nil {
 		return 0, s.fail("unread count", err)
 	}
 	return n, nil
@@ -106,7 +106,7 @@ func (s *Store) UnreadCount(ctx context.Context) (int, error) {
 // UnreadBySource returns the unread count per source; sources with no
 // unread message are absent.
 func (s *Store) UnreadBySource(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT source, count(*) FROM messages WHERE read = 0 GROUP BY source`)
+	rows, err := s.db.QueryContext(ctx, `SELECT source, n FROM unread_counts WHERE n > 0`)
 	if err != nil {
 		return nil, s.fail("unread by source", err)
 	}

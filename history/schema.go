@@ -60,6 +60,28 @@ var migrations = []string{
 		VALUES (new.seq, new.title, new.body, new.source);
 	END;
 	INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');`,
+
+	// 3: unread counts per source kept by triggers, so the badge and the
+	// per-source counts cost a lookup in a table of a few rows instead of a
+	// scan of every unread message.
+	`CREATE TABLE unread_counts (
+		source TEXT PRIMARY KEY,
+		n      INTEGER NOT NULL
+	) WITHOUT ROWID;
+	INSERT INTO unread_counts (source, n)
+		SELECT source, count(*) FROM messages WHERE read = 0 GROUP BY source;
+	CREATE TRIGGER unread_counts_insert AFTER INSERT ON messages WHEN new.read = 0 BEGIN
+		INSERT INTO unread_counts (source, n) VALUES (new.source, 1)
+		ON CONFLICT (source) DO UPDATE SET n = n + 1;
+	END;
+	CREATE TRIGGER unread_counts_delete AFTER DELETE ON messages WHEN old.read = 0 BEGIN
+		UPDATE unread_counts SET n = n - 1 WHERE source = old.source;
+	END;
+	CREATE TRIGGER unread_counts_update AFTER UPDATE OF read, source ON messages BEGIN
+		UPDATE unread_counts SET n = n - 1 WHERE old.read = 0 AND source = old.source;
+		INSERT INTO unread_counts (source, n) SELECT new.source, 1 WHERE new.read = 0
+		ON CONFLICT (source) DO UPDATE SET n = n + 1;
+	END;`,
 }
 
 // SchemaVersion is the version Open migrates every database to.

@@ -58,6 +58,9 @@ func TestMigrationsBringEveryEarlierVersionToTheCurrentOneKeepingMessages(t *tes
 			if n, _ := s.Count(ctx); n != rows {
 				t.Fatalf("Count = %d, want %d", n, rows)
 			}
+			if n, _ := s.UnreadCount(ctx); n != rows {
+				t.Fatalf("UnreadCount = %d, want %d", n, rows)
+			}
 			if got, _ := s.Search(ctx, "upgrades", 0, 0); len(got) != rows {
 				t.Fatalf("search finds %d old messages, want %d", len(got), rows)
 			}
@@ -93,5 +96,13 @@ func assertHealthy(t testing.TB, db *sql.DB) {
 	}
 	if _, err := db.Exec(`INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')`); err != nil {
 		t.Fatalf("FTS integrity-check: %v", err)
+	}
+	var wrong int
+	if err := db.QueryRow(`WITH
+			actual AS (SELECT source, count(*) AS n FROM messages WHERE read = 0 GROUP BY source),
+			kept AS (SELECT source, n FROM unread_counts WHERE n != 0)
+		SELECT (SELECT count(*) FROM (SELECT * FROM actual EXCEPT SELECT * FROM kept))
+		     + (SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT * FROM actual))`).Scan(&wrong); err != nil || wrong != 0 {
+		t.Fatalf("unread_counts disagrees with messages for %d sources (%v)", wrong, err)
 	}
 }

@@ -223,6 +223,11 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("history: create data directory: %w", err)
 	}
+	// Message history is private: create the file owner-only (SQLite gives
+	// its -wal and -shm the main file's mode).
+	if f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	db, err := sql.Open("sqlite", dsn(cfg.Path, cfg.BusyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("history: open %s: %w", cfg.Path, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -282,7 +284,13 @@ func TestOpenRefusesAnEmptyPath(t *testing.T) {
 }
 
 func TestDatabaseFileUsesWALAndFullSync(t *testing.T) {
-	s := openStore(t, testConfig(t))
+	cfg := testConfig(t)
+	s := openStore(t, cfg)
+	for _, p := range []string{filepath.Dir(cfg.Path), cfg.Path} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is readable by others: %v %v", p, fi.Mode(), err)
+		}
+	}
 	ctx := context.Background()
 	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "busy_timeout": "5000"} {
 		var got string
