@@ -103,7 +103,10 @@ func (s *Store) InsertBatch(ctx context.Context, msgs []conn.Message) ([]bool, e
 		}
 		rows[i] = args
 	}
-	var any bool
+	if len(invalid) == len(msgs) { // nothing to write (or an empty batch)
+		return stored, errors.Join(invalid...)
+	}
+	var changed bool
 	err := s.write(ctx, "insert", func(tx *sql.Tx) error {
 		var chunk []int // indices into msgs of the valid messages, ≤ insertChunk
 		for i := 0; i <= len(rows); i++ {
@@ -115,7 +118,7 @@ func (s *Store) InsertBatch(ctx context.Context, msgs []conn.Message) ([]bool, e
 				if err != nil {
 					return err
 				}
-				any = any || n > 0
+				changed = changed || n > 0
 				chunk = chunk[:0]
 			}
 		}
@@ -124,7 +127,7 @@ func (s *Store) InsertBatch(ctx context.Context, msgs []conn.Message) ([]bool, e
 	if err != nil {
 		return nil, err
 	}
-	if any {
+	if changed {
 		s.watchers.notify()
 	}
 	return stored, errors.Join(invalid...)
