@@ -67,7 +67,7 @@ func (c *Client) Logout(ctx context.Context, clearHistory bool) error {
 	}
 	opts := account.LogoutOptions{}
 	if clearHistory {
-		opts.ClearHistory = func() error {
+		opts.ClearHistory = func(ctx context.Context, _ account.Account) error {
 			_, err := c.cfg.History.Clear(ctx)
 			return err
 		}
