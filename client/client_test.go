@@ -1,0 +1,265 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/tidings-app/tidings/account"
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
+	"github.com/tidings-app/tidings/internal/desktoptest"
+	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/notifier"
+)
+
+func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, desktoptest.Needs{Keyring: true})) }
+
+// logBuf is a concurrency-safe log sink the tests grep.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// rig is one Tidings client over a real keyring, a real history file and a
+// notifier, with its config and data in the private desktop.
+type rig struct {
+	t      *testing.T
+	c      *Client
+	hist   *history.Store
+	mgr    *account.Manager
+	logs   *logBuf
+	states chan conn.Status
+	dir    string
+}
+
+func newRig(t *testing.T, dir string, n notifier.Notifier) *rig {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hist, err := history.Open(context.Background(), history.Config{Path: filepath.Join(dir, "data", history.FileName), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := account.NewManager(account.ManagerConfig{ConfigPath: filepath.Join(dir, "config", "config.json"), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, hist: hist, mgr: mgr, logs: logs, states: make(chan conn.Status, 1000), dir: dir}
+	c, err := New(Config{
+		Accounts: mgr, History: hist, Notifier: n, Logger: log,
+		OnStatus: func(s conn.Status) {
+			select {
+			case r.states <- s:
+			default:
+			}
+		},
+		Tune: func(cc *conn.Config) {
+			cc.PingInterval = 200 * time.Millisecond
+			cc.DeadAfter = time.Second
+			cc.BackoffBase = 20 * time.Millisecond
+			cc.BackoffCap = 200 * time.Millisecond
+			cc.HeartbeatInterval = 300 * time.Millisecond
+		},
+		Dispatch: func(dc *notifier.Config) {
+			dc.CatchUpGap = 100 * time.Millisecond
+			dc.CatchUpMaxWait = 500 * time.Millisecond
+		},
+		WakeWatchers: []conn.WakeWatcher{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c = c
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *rig) close() {
+	r.c.Close()
+	r.hist.Close()
+}
+
+// waitState waits for a state change to want.
+func (r *rig) waitState(want conn.State) conn.Status {
+	r.t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case s := <-r.states:
+			if s.State == want {
+				return s
+			}
+		case <-deadline:
+			r.t.Fatalf("state %v not reached; last status %v", want, r.c.Status())
+		}
+	}
+}
+
+// eventually polls pred until it holds or fails the test.
+func eventually(t *testing.T, within time.Duration, what string, pred func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !pred() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func count(t *testing.T, h *history.Store) int {
+	n, err := h.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLoginConnectPublishNotifyAndLogoutAgainstTheRealServerKeyringAndBus(t *testing.T) {
+	env := desktoptest.Require(t)
+	bus := desktoptest.StartNotifications(t)
+	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
+	const password = "correct horse battery staple"
+	srv.AddUser("alice", password)
+	pub := srv.Publisher()
+
+	dir := t.TempDir()
+	r := newRig(t, dir, notifier.NewDesktop(slog.New(slog.DiscardHandler)))
+	err := r.c.Login(context.Background(), account.LoginInput{
+		Server: srv.URL, Protocol: account.Native, Username: "alice", Password: account.NewSecret(password)})
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	r.waitState(conn.StateConnected)
+	acct, _ := r.c.Account()
+
+	// The token is in the real keyring under the app ID and the account key.
+	token, err := keyring.Get(account.AppID, acct.Key())
+	if err != nil || !strings.HasPrefix(token, "tdt_") {
+		t.Fatalf("keyring: %q, %v", token, err)
+	}
+
+	srv.Send(pub, servertest.Message{To: "alice", Title: "Backup done", Body: "3.2 GB in <41 s> & done", Priority: 4, Topic: "backup"})
+	got := bus.Wait(t, 10*time.Second, func(ns []desktoptest.Notification) bool { return len(ns) >= 1 })
+	if n := got[0]; n.AppName != "Tidings" || n.Summary != "Backup done" || n.Body != "3.2 GB in &lt;41 s&gt; &amp; done" || n.Urgency() != 2 {
+		t.Fatalf("notification: app=%q summary=%q body=%q urgency=%d", n.AppName, n.Summary, n.Body, n.Urgency())
+	}
+	eventually(t, 5*time.Second, "the message in history", func() bool { return count(t, r.hist) == 1 })
+	page, err := r.hist.Page(context.Background(), history.Cursor{}, 10)
+	if err != nil || len(page) != 1 || page[0].Title != "Backup done" || page[0].Source != "backup" || page[0].Server != acct.Key() {
+		t.Fatalf("history page: %+v, %v", page, err)
+	}
+	eventually(t, 5*time.Second, "the notified flag", func() bool {
+		un, _ := r.hist.Unnotified(context.Background(), 10)
+		return len(un) == 0
+	})
+
+	if err := r.c.Logout(context.Background(), false); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	if _, err := keyring.Get(account.AppID, acct.Key()); !errors.Is(err, keyring.ErrNotFound) {
+		t.Fatalf("token still in the keyring after logout: %v", err)
+	}
+	if count(t, r.hist) != 1 {
+		t.Fatal("logout cleared the history without being asked")
+	}
+	// The server revoked it: a session with the old token is refused.
+	sup, err := conn.New(conn.Config{Server: srv.URL, Adapter: conn.NativeAdapter{}, Token: conn.NewSecret(token),
+		Sink: func(e conn.Event) {
+			if e.Kind == conn.EventState {
+				r.states <- e.Status
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup.Start()
+	r.waitState(conn.StateAuthFailed)
+	sup.Stop()
+
+	// Secret hygiene: neither the token nor the password is anywhere on
+	// disk outside the keyring, nor in the logs.
+	for _, secret := range []string{token, password} {
+		for _, root := range []string{dir, env.ConfigHome(), env.DataHome(), env.CacheHome()} {
+			if hits := desktoptest.GrepTree(t, root, secret); len(hits) > 0 {
+				t.Errorf("a secret is in %v", hits)
+			}
+		}
+		if strings.Contains(r.logs.String(), secret) {
+			t.Error("a secret is in the logs")
+		}
+	}
+}
+
+func TestMessagesSentWhileTheAppWasClosedArriveOnceAtTheNextStart(t *testing.T) {
+	desktoptest.Require(t)
+	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
+	srv.AddUser("bob", "pw-bob-123")
+	pub := srv.Publisher()
+	dir := t.TempDir()
+
+	first := newRig(t, dir, notifier.NewRecorder())
+	if err := first.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
+		Username: "bob", Password: account.NewSecret("pw-bob-123")}); err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(conn.StateConnected)
+	for i := range 5 {
+		srv.Send(pub, servertest.Message{To: "bob", Title: fmt.Sprintf("live %d", i), Body: "b"})
+	}
+	eventually(t, 5*time.Second, "5 live messages stored", func() bool { return count(t, first.hist) == 5 })
+	first.close()
+
+	for i := range 20 {
+		srv.Send(pub, servertest.Message{To: "bob", Title: fmt.Sprintf("missed %d", i), Body: "b"})
+	}
+
+	rec := notifier.NewRecorder()
+	second := newRig(t, dir, rec)
+	if err := second.c.Resume(context.Background()); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	second.waitState(conn.StateConnected)
+	eventually(t, 5*time.Second, "25 messages stored", func() bool { return count(t, second.hist) == 25 })
+	srv.Send(pub, servertest.Message{To: "bob", Title: "after", Body: "b"})
+	eventually(t, 5*time.Second, "26 messages stored", func() bool { return count(t, second.hist) == 26 })
+	page, err := second.hist.Page(context.Background(), history.Cursor{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range page {
+		if seen[e.ID] {
+			t.Fatalf("message %s stored twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	// The 20 missed messages are one "missed" summary, not 20 popups.
+	eventually(t, 5*time.Second, "the popups", func() bool { return len(rec.Popups()) >= 2 })
+	pops := rec.Popups()
+	if len(pops) > 3 {
+		t.Fatalf("%d popups for a catch-up of 20 and one live message: %+v", len(pops), pops)
+	}
+}
+
+func TestResumeWithoutAnAccountAsksForLogin(t *testing.T) {
+	desktoptest.Require(t)
+	r := newRig(t, t.TempDir(), notifier.NewRecorder())
+	if err := r.c.Resume(context.Background()); !errors.Is(err, ErrNeedsLogin) {
+		t.Fatalf("err = %v, want ErrNeedsLogin", err)
+	}
+}
