@@ -84,8 +84,8 @@ var migrations = []string{
 	END;`,
 }
 
-// SchemaVersion is the version Open migrates every database to.
-var SchemaVersion = len(migrations)
+// latestSchema is the version Open migrates every database to.
+var latestSchema = len(migrations)
 
 // schemaVersion reads PRAGMA user_version.
 func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {

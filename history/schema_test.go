@@ -19,7 +19,7 @@ func rawDB(t testing.TB, path string) *sql.DB {
 
 func TestMigrationsBringEveryEarlierVersionToTheCurrentOneKeepingMessages(t *testing.T) {
 	ctx := context.Background()
-	for from := 0; from <= SchemaVersion; from++ {
+	for from := 0; from <= latestSchema; from++ {
 		t.Run(fmt.Sprintf("from version %d", from), func(t *testing.T) {
 			cfg := testConfig(t)
 			s0 := openStore(t, cfg) // creates the directory
@@ -52,8 +52,8 @@ func TestMigrationsBringEveryEarlierVersionToTheCurrentOneKeepingMessages(t *tes
 			if s.MovedAside() != "" {
 				t.Fatalf("a version-%d database was moved aside instead of migrated", from)
 			}
-			if v, _ := schemaVersion(ctx, s.db); v != SchemaVersion {
-				t.Fatalf("user_version = %d, want %d", v, SchemaVersion)
+			if v, _ := schemaVersion(ctx, s.db); v != latestSchema {
+				t.Fatalf("user_version = %d, want %d", v, latestSchema)
 			}
 			if n, _ := s.Count(ctx); n != rows {
 				t.Fatalf("Count = %d, want %d", n, rows)

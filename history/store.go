@@ -238,7 +238,7 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := migrate(ctx, db, SchemaVersion); err != nil {
+	if err := migrate(ctx, db, latestSchema); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func openMemory(ctx context.Context) (*sql.DB, error) {
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, db, SchemaVersion); err != nil {
+	if err := migrate(ctx, db, latestSchema); err != nil {
 		db.Close()
 		return nil, err
 	}
