@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+
+	"github.com/tidings-app/tidings/internal/atomicfile"
 )
 
 // ConfigVersion is the schema version this code writes.
@@ -259,44 +261,5 @@ func SaveConfig(path string, cfg Config) error {
 			}
 		}
 	}
-	return writeAtomic(path, data, 0o600)
-}
-
-func writeAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("account: write settings: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("account: sync settings directory: %w", err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("account: sync settings directory: %w", err)
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
