@@ -88,9 +88,15 @@ type Tray struct {
 	refreshN int
 }
 
-// NewTray starts the controller and shows the first menu soon after.
+// NewTray starts the controller and shows the first menu soon after. Call
+// it on the UI goroutine, before the tray starts (SetSystemTrayWindow).
 func NewTray(cfg TrayConfig) *Tray {
 	t := &Tray{cfg: cfg.withDefaults(), status: Status{State: StateStopped}}
+	// Set the first icon now, before the tray starts: Fyne's tray start-up
+	// sets whatever icon it has at that moment from another goroutine, and
+	// would race with a first icon set later.
+	t.icon = TrayIcon(StateStopped, 0)
+	t.cfg.Desk.SetSystemTrayIcon(t.icon)
 	t.co = newCoalescer(t.cfg.Interval, t.refresh)
 	t.co.Poke()
 	return t

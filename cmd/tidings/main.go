@@ -1,22 +1,33 @@
 // Command tidings is the desktop tray notifier. main only wires: it parses
-// flags, builds the pieces and runs the Fyne app.
+// flags, opens the stores, builds the client and the UI, and runs the Fyne
+// app.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
+	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/assets"
+	"github.com/tidings-app/tidings/client"
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
+	"github.com/tidings-app/tidings/notifier"
+	"github.com/tidings-app/tidings/ui"
 )
 
 // AppID is the reverse-DNS application ID, the same as in FyneApp.toml.
-const AppID = "io.github.tidings_app.tidings"
+const AppID = account.AppID
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -25,21 +36,117 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func run(args []string) int {
+type options struct {
+	config, data, logLevel string
+	hidden, version        bool
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
 	fs := flag.NewFlagSet("tidings", flag.ContinueOnError)
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.config, "config", "", "account settings file (default: the user config dir/tidings/config.json)")
+	fs.StringVar(&o.data, "data", "", "directory of the message history (default: the user data dir/tidings)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.hidden, "hidden", false, "start in the tray with no window (autostart)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	err := fs.Parse(args)
+	return o, err
+}
+
+func run(args []string) int {
+	o, err := parseFlags(args)
+	if err != nil {
 		return 2
 	}
-	if *showVersion {
+	if o.version {
 		fmt.Println("tidings", version)
 		return 0
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "tidings: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if o.config == "" {
+		if o.config, err = account.DefaultConfigPath(); err != nil {
+			log.Error("no config directory", "err", err)
+			return 1
+		}
+	}
+	histPath := filepath.Join(o.data, history.FileName)
+	if o.data == "" {
+		if histPath, err = history.DefaultPath(); err != nil {
+			log.Error("no data directory", "err", err)
+			return 1
+		}
+	}
+	ctx := context.Background()
+	hist, err := history.Open(ctx, history.Config{Path: histPath, Logger: log})
+	if err != nil {
+		log.Error("history", "err", err)
+		return 1
+	}
+	defer hist.Close()
+	mgr, err := account.NewManager(account.ManagerConfig{ConfigPath: o.config, Logger: log})
+	if err != nil {
+		log.Error("accounts", "err", err)
+		return 1
+	}
+	settings := loadSettings(filepath.Join(filepath.Dir(o.config), "settings.json"), log)
+
 	a := app.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.AppIcon))
-	w := a.NewWindow("Tidings")
-	w.SetContent(container.NewPadded(widget.NewLabel("Tidings")))
-	w.Resize(fyne.NewSize(360, 200))
-	w.ShowAndRun()
+	desk := notifier.NewDesktop(log)
+	defer desk.Close()
+
+	var ctrl *ui.Controller
+	var cl *client.Client
+	cl, err = client.New(client.Config{
+		Accounts: mgr, History: hist, Notifier: desk, Logger: log,
+		Policy:      policyFrom(settings.Load()),
+		LinkNotices: settings.Load().ConnectionLostNotice,
+		OnStatus: func(s conn.Status) {
+			if ctrl != nil {
+				acct, _ := cl.Account()
+				ctrl.SetStatus(uiStatus(s, acct.Server))
+			}
+		},
+	})
+	if err != nil {
+		log.Error("client", "err", err)
+		return 1
+	}
+	defer cl.Close()
+	settings.apply = func(s ui.Settings) { cl.Dispatcher().SetPolicy(policyFrom(s)) }
+
+	defaults := ui.LoginRequest{Protocol: ui.ProtocolTidings, Remember: true}
+	if cfg, _ := account.LoadConfig(o.config); len(cfg.Accounts) > 0 {
+		acct := cfg.Accounts[0]
+		defaults = ui.LoginRequest{URL: acct.Server, Protocol: ui.Protocol(acct.Protocol), User: acct.Username, Topics: acct.Topics, Remember: true}
+	}
+	deskApp, _ := a.(desktop.App)
+	ctrl = ui.NewController(ui.Config{
+		App: a, Desk: deskApp, Log: log,
+		Accounts: uiAccounts{cl}, Connection: uiConnection{cl}, History: uiHistory{hist}, Settings: settings,
+		LoginDefaults: defaults,
+	})
+	defer ctrl.Close()
+
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		err := cl.Resume(ctx)
+		if err == nil {
+			return
+		}
+		log.Info("not connected at start", "err", err)
+		ctrl.SetStatus(ui.Status{State: ui.StateStopped})
+		if errors.Is(err, client.ErrNeedsLogin) && !o.hidden {
+			fyne.Do(ctrl.Login.Show)
+		}
+	}()
+	a.Run()
 	return 0
 }

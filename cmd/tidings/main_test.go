@@ -25,9 +25,21 @@ func TestMain(m *testing.M) {
 	os.Exit(desktoptest.Main(m, desktoptest.Needs{Keyring: true, Display: true}))
 }
 
+// appProcess is a running tidings.
+type appProcess struct {
+	*exec.Cmd
+	log string
+}
+
+// output is what the app printed so far (its log).
+func (a *appProcess) output() string {
+	b, _ := os.ReadFile(a.log)
+	return string(b)
+}
+
 // startApp runs this binary as tidings inside the test desktop and stops it
 // when the test ends.
-func startApp(t *testing.T, env *desktoptest.Env, args ...string) *exec.Cmd {
+func startApp(t *testing.T, env *desktoptest.Env, args ...string) *appProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), env.Environ()...)
@@ -48,7 +60,7 @@ func startApp(t *testing.T, env *desktoptest.Env, args ...string) *exec.Cmd {
 			t.Logf("app output:\n%s", out)
 		}
 	})
-	return cmd
+	return &appProcess{Cmd: cmd, log: logf.Name()}
 }
 
 func TestTheAppWindowOpensUnderXvfbAndTheScreenIsNotBlank(t *testing.T) {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/atomicfile"
+	"github.com/tidings-app/tidings/notifier"
+	"github.com/tidings-app/tidings/ui"
+)
+
+// settingsVersion is the schema version of settings.json.
+const settingsVersion = 1
+
+// settingsFile is what settings.json holds: the user's choices from the
+// settings window and the tray. Never a secret.
+type settingsFile struct {
+	Version  int         `json:"version"`
+	Settings ui.Settings `json:"settings"`
+}
+
+// settingsStore keeps ui.Settings in settings.json next to the account
+// config and applies every change at once through apply.
+type settingsStore struct {
+	path  string
+	log   *slog.Logger
+	apply func(ui.Settings)
+
+	mu  sync.Mutex
+	cur ui.Settings
+}
+
+// loadSettings reads path; a missing file gives the defaults, a bad one is
+// moved aside (so nothing is lost) and gives the defaults.
+func loadSettings(path string, log *slog.Logger) *settingsStore {
+	s := &settingsStore{path: path, log: log, apply: func(ui.Settings) {}}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return s
+	case err != nil:
+		log.Warn("cannot read settings; using defaults", "path", path, "err", err)
+		return s
+	}
+	var f settingsFile
+	if err := json.Unmarshal(data, &f); err != nil || f.Version < 1 || f.Version > settingsVersion {
+		bad := path + ".bad"
+		_ = os.Rename(path, bad)
+		log.Warn("settings file unreadable; moved aside, using defaults", "moved_to", bad)
+		return s
+	}
+	s.cur = f.Settings
+	return s
+}
+
+// Load returns the current settings (any goroutine).
+func (s *settingsStore) Load() ui.Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// Save persists and applies the settings.
+func (s *settingsStore) Save(v ui.Settings) error {
+	data, err := json.MarshalIndent(settingsFile{Version: settingsVersion, Settings: v}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
+		return fmt.Errorf("settings: %w", err)
+	}
+	s.mu.Lock()
+	s.cur = v
+	s.mu.Unlock()
+	s.apply(v)
+	return nil
+}
+
+// forever stands for "until the user turns do-not-disturb off".
+var forever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// policyFrom maps the user's settings onto the notifier's popup policy.
+// The tray's manual do-not-disturb switch is a pause with no end.
+func policyFrom(s ui.Settings) notifier.Policy {
+	p := notifier.Policy{
+		MinPriority: s.MinPopupPriority,
+		DND: notifier.DND{
+			Enabled:     s.DND.Enabled,
+			Start:       notifier.TimeOfDay(s.DND.From / time.Minute),
+			End:         notifier.TimeOfDay(s.DND.To / time.Minute),
+			AllowUrgent: s.DND.AllowUrgent,
+		},
+		PausedUntil: s.PausedUntil,
+	}
+	if s.DoNotDisturb {
+		p.PausedUntil = forever
+	}
+	if p.MinPriority == 0 {
+		p.MinPriority = conn.PriorityMin
+	}
+	for _, src := range s.MutedSources {
+		p.Muted = append(p.Muted, notifier.Mute{Source: src})
+	}
+	return p
+}
