@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 
 // unit is one real-world second in the scaled tests: every duration of a
 // check is a multiple of it.
-const unit = 10 * time.Millisecond
+const unit = 25 * time.Millisecond
 
 // scaledConfig is the defaults scaled down by u per second.
 func scaledConfig(server string, u time.Duration) Config {
