@@ -43,8 +43,16 @@ func QuoteExecArg(s string) string {
 }
 
 // ExecLine builds the value of Exec= for a program and its arguments.
+//
+// GLib (GNOME's session) looks the program up before it expands %%, so a
+// program path containing % would not be found: such a path is started
+// through /usr/bin/env, which GLib finds, and which then gets the path
+// with %% already turned back into %.
 func ExecLine(exe string, args []string) string {
-	parts := make([]string, 0, 1+len(args))
+	parts := make([]string, 0, 2+len(args))
+	if strings.Contains(exe, "%") {
+		parts = append(parts, "/usr/bin/env")
+	}
 	parts = append(parts, QuoteExecArg(exe))
 	for _, a := range args {
 		parts = append(parts, QuoteExecArg(a))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var testApp = App{ID: "io.github.tidings_app.tidings", Name: "Tidings", Comment: "Desktop notifications"}
@@ -117,6 +118,9 @@ func TestExecLineReadsBackAsTheSameArguments(t *testing.T) {
 		args := []string{"--hidden", "--log-level", "debug info", ""}
 		got := unquoteExec(t, ExecLine(exe, args))
 		want := append([]string{exe}, args...)
+		if strings.Contains(exe, "%") {
+			want = append([]string{"/usr/bin/env"}, want...)
+		}
 		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 			t.Errorf("ExecLine(%q) = %s\n read back %q\n want      %q", exe, ExecLine(exe, args), got, want)
 		}
@@ -209,6 +213,58 @@ func TestGeneratedEntryPassesDesktopFileValidate(t *testing.T) {
 		if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 			b, _ := os.ReadFile(path)
 			t.Errorf("desktop-file-validate on exe %q: %v\n%s\n%s", exe, err, out, b)
+		}
+	}
+}
+
+// TestGLibLaunchesTheEntryWithTheExactArguments hands a generated entry to
+// GLib's own desktop-entry launcher (gio launch, what GNOME's session uses)
+// and checks the program at an awkward path receives every argument intact.
+func TestGLibLaunchesTheEntryWithTheExactArguments(t *testing.T) {
+	gio, err := exec.LookPath("gio")
+	if err != nil {
+		t.Skip("gio is not installed (Debian: libglib2.0-bin)")
+	}
+	for _, name := range []string{`we ird "q" $x back\sl`, "100% sure"} {
+		dir := filepath.Join(t.TempDir(), name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "argv")
+		prog := filepath.Join(dir, "prog")
+		script := "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '" + out + "'\n"
+		if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--hidden", "a b", `c"d`, "50%", `e\f`, "$HOME", "it's"}
+		entry := filepath.Join(t.TempDir(), testApp.ID+".desktop")
+		if err := os.WriteFile(entry, []byte(testApp.DesktopEntry(prog, args)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(gio, "launch", entry)
+		cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:", "GIO_USE_VFS=local")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gio launch (program in %q): %v\n%s", name, err, b)
+		}
+		// gio launch does not wait for the child: poll for its output.
+		deadline := time.After(10 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		var got []byte
+	poll:
+		for {
+			got, err = os.ReadFile(out)
+			if err == nil && strings.Count(string(got), "\n") >= len(args) {
+				break
+			}
+			select {
+			case <-tick.C:
+			case <-deadline:
+				break poll
+			}
+		}
+		tick.Stop()
+		if want := strings.Join(args, "\n") + "\n"; string(got) != want {
+			t.Errorf("program in %q got\n%q\nwant\n%q", name, got, want)
 		}
 	}
 }
