@@ -197,3 +197,36 @@ func describeMenu(items []desktoptest.MenuItem) string {
 	}
 	return b.String()
 }
+
+func TestASecondLaunchHandsOverToTheRunningAppAndExits(t *testing.T) {
+	env := desktoptest.Require(t)
+	dir := t.TempDir()
+	args := []string{"--config", filepath.Join(dir, "config.json"), "--data", dir}
+	first := startApp(t, env, args...)
+	waitForWindow(t, env)
+	waitFor(t, 20*time.Second, "the first instance to listen", func() bool {
+		return strings.Contains(first.output(), "tidings starting")
+	})
+	second := exec.Command(first.Path)
+	second.Env = append(second.Environ(), env.Environ()...)
+	second.Env = append(second.Env, "TIDINGS_TEST_MAIN=1", "TIDINGS_TEST_ARGS="+strings.Join(args, "\x1f"))
+	done := make(chan error, 1)
+	start := time.Now()
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- second.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("second launch: %v", err)
+		}
+		t.Logf("second launch handed over and exited after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(30 * time.Second):
+		_ = second.Process.Kill()
+		t.Fatal("the second launch is still running")
+	}
+	if first.ProcessState != nil {
+		t.Fatal("the first instance exited")
+	}
+}

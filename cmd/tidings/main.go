@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -62,12 +61,13 @@ func run(args []string) int {
 		fmt.Println("tidings", version)
 		return 0
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+	log, closeLog, err := openLog(o.logLevel)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tidings: --log-level:", err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	defer closeLog()
+	log.Info("tidings starting", "version", version, "hidden", o.hidden)
 
 	if o.config == "" {
 		if o.config, err = account.DefaultConfigPath(); err != nil {
@@ -95,13 +95,30 @@ func run(args []string) int {
 		return 1
 	}
 	settings := loadSettings(filepath.Join(filepath.Dir(o.config), "settings.json"), log)
+	if on, err := loginItem.IsEnabled(); err == nil {
+		settings.cur.StartAtLogin = on // the checkbox shows what the desktop will do
+	}
 
 	a := app.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.AppIcon))
+	var ctrl *ui.Controller
+	release, err := singleInstance(o.hidden, log, func() {
+		fyne.Do(func() {
+			if ctrl != nil {
+				ctrl.History.Show()
+			}
+		})
+	})
+	if errors.Is(err, errAlreadyRunning) {
+		return 0
+	} else if err != nil {
+		log.Error("single instance", "err", err)
+		return 1
+	}
+	defer release()
 	desk := notifier.NewDesktop(log)
 	defer desk.Close()
 
-	var ctrl *ui.Controller
 	var cl *client.Client
 	cl, err = client.New(client.Config{
 		Accounts: mgr, History: hist, Notifier: desk, Logger: log,
@@ -119,7 +136,10 @@ func run(args []string) int {
 		return 1
 	}
 	defer cl.Close()
-	settings.apply = func(s ui.Settings) { cl.Dispatcher().SetPolicy(policyFrom(s)) }
+	settings.apply = func(s ui.Settings) {
+		cl.Dispatcher().SetPolicy(policyFrom(s))
+		applyStartAtLogin(s, log)
+	}
 
 	defaults := ui.LoginRequest{Protocol: ui.ProtocolTidings, Remember: true}
 	if cfg, _ := account.LoadConfig(o.config); len(cfg.Accounts) > 0 {

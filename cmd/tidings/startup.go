@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/tidings-app/tidings/autostart"
+	"github.com/tidings-app/tidings/instance"
+	"github.com/tidings-app/tidings/logging"
+	"github.com/tidings-app/tidings/ui"
+)
+
+// openLog logs to the rotated file in the user's state dir, and to stderr.
+// Without a writable state dir it logs to stderr only.
+func openLog(levelName string) (*slog.Logger, func(), error) {
+	level, err := logging.ParseLevel(levelName)
+	if err != nil {
+		return nil, nil, err
+	}
+	lg, err := logging.Open(logging.Config{App: "tidings", Level: level, Also: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tidings: no log file:", err)
+		log := slog.New(logging.Redact(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		return log, func() {}, nil
+	}
+	return lg.Logger, func() { lg.Close() }, nil
+}
+
+// errAlreadyRunning: another Tidings of this user took the command.
+var errAlreadyRunning = errors.New("tidings is already running")
+
+// singleInstance makes this the user's only Tidings. A later launch hands
+// "show-history" to it and gets errAlreadyRunning (an autostart launch
+// hands nothing: the running one is already in the tray).
+func singleInstance(hidden bool, log *slog.Logger, onShow func()) (release func(), err error) {
+	inst, err := instance.Config{AppID: AppID, Logger: log, Handler: func(cmd string) {
+		if cmd == "show-history" {
+			onShow()
+		}
+	}}.Acquire()
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		if !hidden {
+			if err := instance.Send(AppID, "show-history"); err != nil {
+				return nil, fmt.Errorf("tidings is running but did not answer: %w", err)
+			}
+		}
+		return nil, errAlreadyRunning
+	case err != nil:
+		log.Warn("single-instance check unavailable; running anyway", "err", err)
+		return func() {}, nil
+	}
+	return func() { inst.Close() }, nil
+}
+
+// loginItem is the autostart entry behind the "Start at login" checkbox.
+var loginItem = autostart.App{ID: AppID, Name: "Tidings", Comment: "Desktop notifications from your push server"}
+
+// applyStartAtLogin makes the autostart entry match the setting; the entry
+// points at this binary's real path and starts it with --hidden.
+func applyStartAtLogin(s ui.Settings, log *slog.Logger) {
+	on, err := loginItem.IsEnabled()
+	if err == nil && on == s.StartAtLogin {
+		return
+	}
+	if !s.StartAtLogin {
+		err = loginItem.Disable()
+	} else if exe, xerr := autostart.Executable(); xerr != nil {
+		err = xerr
+	} else {
+		err = loginItem.Enable(exe, "--hidden")
+	}
+	if err != nil {
+		log.Warn("start at login not changed", "err", err)
+	}
+}
