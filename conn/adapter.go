@@ -76,6 +76,25 @@ type CatchUpper interface {
 // relative to Config.Server, e.g. "/message?limit=100&since=42".
 type Fetcher func(ctx context.Context, pathAndQuery string) ([]byte, error)
 
+// FetchDecoder is an optional Adapter method set for protocols whose frames
+// refer to things the server describes elsewhere (Gotify's application ids,
+// whose names come from GET /application). When an adapter has it, the
+// engine calls DecodeWith instead of Decode on the reader goroutine, with
+// the session's context and Fetcher. It may do a bounded lookup (the
+// Fetcher's timeout is Config.HandshakeTimeout); it must rate-limit its own
+// lookups and never fail a frame because a lookup failed.
+type FetchDecoder interface {
+	DecodeWith(ctx context.Context, get Fetcher, frame []byte) (Frame, error)
+}
+
+// UpgradeErrorMapper is an optional Adapter method set that explains a
+// refused upgrade in the protocol's terms (ntfy: 403 means "no read access
+// to that topic", 400 a bad since=). The returned error must wrap he, so
+// the engine still sees the status and Retry-After.
+type UpgradeErrorMapper interface {
+	UpgradeError(he *HTTPError) error
+}
+
 // ErrBadFrame wraps every decoding error.
 var ErrBadFrame = errors.New("conn: undecodable frame")
 
