@@ -67,6 +67,12 @@ type Adapter interface {
 // upgrade and holds live frames until it returns, then delivers the
 // caught-up messages (oldest first) before the held live ones, dropping
 // repeats. last is "" when nothing was delivered yet.
+//
+// On an error the engine still delivers the messages returned with it, if
+// the adapter guarantees they are a contiguous run right after last, oldest
+// first (so the resume point never jumps over a gap); then the session
+// ends and the next one catches up the rest. Return nil with the error
+// otherwise.
 type CatchUpper interface {
 	CatchUp(ctx context.Context, get Fetcher, last string) ([]Message, error)
 }

@@ -104,7 +104,7 @@ func gotifyPages(n int, deleted map[int]bool, calls *[]string) Fetcher {
 	}
 }
 
-func TestGotifyCatchUpWalksPagesBackwardsToTheLastSeenID(t *testing.T) {
+func TestGotifyCatchUpFetchesTheGapAfterTheLastSeenIDInForwardWindows(t *testing.T) {
 	tests := []struct {
 		name      string
 		n, last   int
@@ -113,10 +113,10 @@ func TestGotifyCatchUpWalksPagesBackwardsToTheLastSeenID(t *testing.T) {
 		wantCount int
 		pages     int
 	}{
-		{"three pages", 250, 10, nil, 11, 240, 3},
-		{"one page", 250, 240, nil, 241, 10, 1},
+		{"three windows", 250, 10, nil, 11, 240, 4},
+		{"one window", 250, 240, nil, 241, 10, 2},
 		{"nothing new", 250, 250, nil, 0, 0, 1},
-		{"last seen id deleted on the server", 250, 100, map[int]bool{100: true, 99: true}, 101, 150, 2},
+		{"last seen id deleted on the server", 250, 100, map[int]bool{100: true, 99: true}, 101, 150, 3},
 		{"server has fewer than last", 50, 100, nil, 0, 0, 1},
 	}
 	for _, tc := range tests {
@@ -148,8 +148,15 @@ func TestGotifyCatchUpWalksPagesBackwardsToTheLastSeenID(t *testing.T) {
 func TestGotifyCatchUpWithoutHistoryReplaysNothingAndIsBounded(t *testing.T) {
 	var calls []string
 	msgs, err := NewGotifyAdapter().CatchUp(context.Background(), gotifyPages(50, nil, &calls), "")
-	if err != nil || len(msgs) != 0 || len(calls) != 1 {
+	if err != nil || len(msgs) != 0 || len(calls) != 2 {
 		t.Errorf("fresh login: %d messages, calls %v, err %v", len(msgs), calls, err)
+	}
+	// Dropped before the first message arrived: catch up from the baseline.
+	a := NewGotifyAdapter()
+	a.CatchUp(context.Background(), gotifyPages(50, nil, &calls), "")
+	msgs, _ = a.CatchUp(context.Background(), gotifyPages(53, nil, &calls), "")
+	if len(msgs) != 3 || msgs[0].ID != "51" {
+		t.Errorf("after the baseline: %d messages", len(msgs))
 	}
 	calls = nil
 	msgs, _ = (&GotifyAdapter{PageSize: 200, MaxCatchUp: 300}).CatchUp(context.Background(), gotifyPages(5000, nil, &calls), "1")
@@ -364,4 +371,22 @@ func FuzzNtfyDecode(f *testing.F) {
 		`{"id":"SLiKI64DOt","time":1635528757,"event":"open","topic":"mytopic"}`,
 		`{"id":"hwQ2YpKdmg","time":1635528741,"event":"keepalive","topic":"mytopic"}`,
 		`{"id":"xE73Iyuabi","time":1673542291,"expires":1673585491,"event":"message","topic":"t","message":"Look","attachment":{"name":"f.jpg","type":"image/jpeg","size":15398,"expires":1673553091,"url":"https://ntfy.sh/file/xE73Iyuabi.jpg"},"actions":[{"id":"x","action":"view","label":"Open","url":"https://o","clear":false}],"content_type":"text/markdown"}`)
+}
+
+func TestGotifyCatchUpInterruptedReturnsTheContiguousRunAfterLast(t *testing.T) {
+	var calls []string
+	pages := gotifyPages(500, nil, &calls)
+	n := 0
+	flaky := func(ctx context.Context, pq string) ([]byte, error) {
+		if strings.HasPrefix(pq, "/message") {
+			if n++; n == 3 { // the newest id and one window succeed
+				return nil, &HTTPError{Status: 502}
+			}
+		}
+		return pages(ctx, pq)
+	}
+	msgs, err := (&GotifyAdapter{PageSize: 100}).CatchUp(context.Background(), flaky, "50")
+	if err == nil || len(msgs) != 100 || msgs[0].ID != "51" || msgs[99].ID != "150" {
+		t.Fatalf("%d messages from %v, err %v", len(msgs), msgs[0].ID, err)
+	}
 }

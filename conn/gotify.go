@@ -15,7 +15,7 @@ import (
 
 // Gotify defaults.
 const (
-	DefaultGotifyPageSize      = 100             // GET /message?limit= (Gotify allows 1–200)
+	DefaultGotifyPageSize      = 200             // GET /message?limit= (Gotify allows 1–200)
 	DefaultGotifyMaxCatchUp    = 1000            // messages a catch-up walk fetches at most
 	DefaultGotifyAppRefreshGap = 1 * time.Minute // least time between two GET /application
 )
@@ -52,6 +52,7 @@ type GotifyAdapter struct {
 	apps     map[uint64]GotifyApp
 	fetched  bool      // the application list was fetched at least once
 	lastPull time.Time // when it was last fetched
+	baseline string    // the newest id at the first catch-up without a last id
 }
 
 // GotifyApp is one Gotify application as GET /application describes it.
@@ -252,76 +253,109 @@ func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher, force bool
 	a.mu.Unlock()
 }
 
-// CatchUp fetches the application list if it was never fetched, then walks
-// GET /message pages from the newest backwards until it reaches an id at
-// or below last, and returns the newer messages oldest first. With last ""
-// (nothing delivered yet, a fresh login) there is nothing to catch up: the
-// server's history is not replayed as popups. At most MaxCatchUp messages
-// are returned (the newest ones).
+// CatchUp returns the messages after last, oldest first.
+//
+// Gotify pages backwards only (since=S returns the ids below S, newest
+// first), so a plain walk from the newest page must finish before anything
+// can be shown: on a link that keeps dropping, a long walk never completes.
+// CatchUp therefore asks for the newest id first (limit=1), then fetches
+// the gap in forward windows: since = lo+PageSize+1 returns exactly the ids
+// in (lo, lo+PageSize]. On an error the windows fetched so far are returned
+// with it: a contiguous run right after last, which the engine delivers, so
+// every attempt makes progress. At most MaxCatchUp ids back from the
+// newest are fetched; older ones are skipped.
+//
+// With last "" (nothing delivered yet, a fresh login) the server's history
+// is not replayed as popups: the first call only notes the newest id as a
+// baseline, and later calls with last "" (no message arrived since) catch
+// up from that baseline, so nothing published after the first connect is
+// lost to an early drop.
 func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) ([]Message, error) {
 	a.mu.Lock()
-	fetched := a.fetched
+	fetched, baseline := a.fetched, a.baseline
 	a.mu.Unlock()
 	if !fetched {
 		a.refreshApps(ctx, get, true)
 	}
 	if last == "" {
+		last = baseline
+	}
+	newest, _, _, err := a.page(ctx, get, 1, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	top := uint64(0)
+	if len(newest) > 0 {
+		top, _ = strconv.ParseUint(newest[0].ID, 10, 64)
+	}
+	if last == "" {
+		a.mu.Lock()
+		a.baseline = strconv.FormatUint(top, 10)
+		a.mu.Unlock()
 		return nil, nil
 	}
 	lastN, err := strconv.ParseUint(last, 10, 64)
-	if err != nil {
-		return nil, nil // not a Gotify id (the account changed protocol): live only
+	if err != nil || top <= lastN {
+		return nil, nil // nothing new, or not a Gotify id (the account changed protocol)
 	}
-	maxN := a.MaxCatchUp
-	if maxN <= 0 {
-		maxN = DefaultGotifyMaxCatchUp
+	maxN := uint64(DefaultGotifyMaxCatchUp)
+	if a.MaxCatchUp > 0 {
+		maxN = uint64(a.MaxCatchUp)
 	}
+	lo := max(lastN, top-min(top, maxN))
+	limit := uint64(a.pageSize())
 	var out []Message
-	since := uint64(0)
-	for len(out) < maxN {
-		q := "/message?limit=" + strconv.Itoa(a.pageSize())
-		if since != 0 {
-			q += "&since=" + strconv.FormatUint(since, 10)
-		}
-		b, err := get(ctx, q)
+	for lo < top {
+		since := min(lo+limit, top) + 1
+		win, _, _, err := a.page(ctx, get, int(limit), since, lo)
 		if err != nil {
-			return nil, fmt.Errorf("gotify catch-up: %w", err)
+			return out, err
 		}
-		var page struct {
-			Paging struct {
-				Since uint64 `json:"since"`
-			} `json:"paging"`
-			Messages []json.RawMessage `json:"messages"`
-		}
-		if err := json.Unmarshal(b, &page); err != nil {
-			return nil, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
-		}
-		reached := false
-		for _, raw := range page.Messages {
-			m, appID, err := decodeGotify(raw)
-			if err != nil {
-				continue // one bad stored message must not block the rest
-			}
-			n, _ := strconv.ParseUint(m.ID, 10, 64)
-			if n <= lastN {
-				reached = true
-				break
-			}
-			a.name(&m, appID)
-			out = append(out, m)
-			if len(out) == maxN {
-				break
-			}
-		}
-		if reached || page.Paging.Since == 0 || (since != 0 && page.Paging.Since >= since) {
-			break // reached the last seen id, no more pages, or a server that does not page backwards
-		}
-		since = page.Paging.Since
+		out = append(out, win...)
+		lo = since - 1
 	}
-	slices.SortFunc(out, func(x, y Message) int { // oldest first
+	return out, nil
+}
+
+// page fetches GET /message?limit=&since= and returns the messages with
+// ids above floor, oldest first; oldest is paging.since (the oldest id
+// returned when the server has more), and more reports that the page did
+// not reach floor and the server has older messages.
+func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since, floor uint64) (msgs []Message, oldest uint64, more bool, err error) {
+	q := "/message?limit=" + strconv.Itoa(limit)
+	if since != 0 {
+		q += "&since=" + strconv.FormatUint(since, 10)
+	}
+	b, err := get(ctx, q)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("gotify catch-up: %w", err)
+	}
+	var p struct {
+		Paging struct {
+			Since uint64 `json:"since"`
+		} `json:"paging"`
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, 0, false, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
+	}
+	reached := false
+	for _, raw := range p.Messages {
+		m, appID, err := decodeGotify(raw)
+		if err != nil {
+			continue // one bad stored message must not block the rest
+		}
+		if n, _ := strconv.ParseUint(m.ID, 10, 64); n <= floor {
+			reached = true
+			continue
+		}
+		a.name(&m, appID)
+		msgs = append(msgs, m)
+	}
+	slices.SortFunc(msgs, func(x, y Message) int {
 		nx, _ := strconv.ParseUint(x.ID, 10, 64)
 		ny, _ := strconv.ParseUint(y.ID, 10, 64)
 		return cmp.Compare(nx, ny)
 	})
-	return out, nil
+	return msgs, p.Paging.Since, !reached && p.Paging.Since > floor, nil
 }

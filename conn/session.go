@@ -314,17 +314,20 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	held := s.held
-	s.holding, s.held = false, nil
-	if err != nil {
-		// Nothing held is delivered: the resume point did not move, so the
-		// next session's catch-up fetches these again.
-		cancel(err)
-		return
-	}
-	for _, m := range msgs {
+	s.held = nil
+	for _, m := range msgs { // on error: the contiguous run fetched so far
 		m.CatchUp = true
 		s.deliverLocked(m)
 	}
+	if err != nil {
+		// Nothing held is delivered, nor anything the reader still gets
+		// before the socket closes (holding stays on; the next session
+		// resets it): the resume point must not jump over what the failed
+		// walk did not fetch. The next session's catch-up fetches the rest.
+		cancel(err)
+		return
+	}
+	s.holding = false
 	for _, m := range held {
 		s.deliverLocked(m)
 	}
