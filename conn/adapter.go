@@ -67,6 +67,12 @@ type Adapter interface {
 // upgrade and holds live frames until it returns, then delivers the
 // caught-up messages (oldest first) before the held live ones, dropping
 // repeats. last is "" when nothing was delivered yet.
+//
+// On an error the engine still delivers the messages returned with it, if
+// the adapter guarantees they are a contiguous run right after last, oldest
+// first (so the resume point never jumps over a gap); then the session
+// ends and the next one catches up the rest. Return nil with the error
+// otherwise.
 type CatchUpper interface {
 	CatchUp(ctx context.Context, get Fetcher, last string) ([]Message, error)
 }
@@ -75,6 +81,25 @@ type CatchUpper interface {
 // and returns the body, bounded by Config.ReadLimit. pathAndQuery is
 // relative to Config.Server, e.g. "/message?limit=100&since=42".
 type Fetcher func(ctx context.Context, pathAndQuery string) ([]byte, error)
+
+// FetchDecoder is an optional Adapter method set for protocols whose frames
+// refer to things the server describes elsewhere (Gotify's application ids,
+// whose names come from GET /application). When an adapter has it, the
+// engine calls DecodeWith instead of Decode on the reader goroutine, with
+// the session's context and Fetcher. It may do a bounded lookup (the
+// Fetcher's timeout is Config.HandshakeTimeout); it must rate-limit its own
+// lookups and never fail a frame because a lookup failed.
+type FetchDecoder interface {
+	DecodeWith(ctx context.Context, get Fetcher, frame []byte) (Frame, error)
+}
+
+// UpgradeErrorMapper is an optional Adapter method set that explains a
+// refused upgrade in the protocol's terms (ntfy: 403 means "no read access
+// to that topic", 400 a bad since=). The returned error must wrap he, so
+// the engine still sees the status and Retry-After.
+type UpgradeErrorMapper interface {
+	UpgradeError(he *HTTPError) error
+}
 
 // ErrBadFrame wraps every decoding error.
 var ErrBadFrame = errors.New("conn: undecodable frame")

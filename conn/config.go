@@ -32,6 +32,11 @@ type Config struct {
 	// LastID is the id of the last message delivered in an earlier run
 	// (from the history store); the first dial resumes after it.
 	LastID string
+	// RecentIDs are ids delivered in earlier runs (from the history store,
+	// oldest first, at most DedupWindow are used). They seed the dedup
+	// window, so a server that forgot LastID and replays its whole cache
+	// (ntfy) repeats nothing across restarts either. Optional.
+	RecentIDs []string
 
 	// CAFile is an optional PEM file of extra CA certificates trusted in
 	// addition to the system roots.

@@ -16,8 +16,16 @@ type ledger struct {
 	seen    map[string]struct{}
 }
 
-func newLedger(ordered bool, window int, last string) *ledger {
+func newLedger(ordered bool, window int, last string, recent ...string) *ledger {
 	l := &ledger{ordered: ordered, ring: make([]string, window), seen: make(map[string]struct{}, window)}
+	if len(recent) > window {
+		recent = recent[len(recent)-window:]
+	}
+	for _, id := range recent {
+		if id != "" && id != last {
+			l.record(id)
+		}
+	}
 	if last != "" {
 		l.record(last)
 	}

@@ -32,6 +32,13 @@ var (
 	ErrCAFile        = errors.New("conn: cannot use the custom CA file")
 	ErrWrite         = errors.New("conn: write failed")
 	ErrAlreadyStart  = errors.New("conn: supervisor already started")
+	// ErrNoTopicAccess: the server knows the login but refuses to let it
+	// read what was asked for (ntfy 403 on a topic). Treated like a
+	// refused login: no retries until new credentials or a Kick.
+	ErrNoTopicAccess = errors.New("conn: this account has no read access to the topic")
+	// ErrBadRequest: the server rejected the request as malformed (ntfy 400,
+	// a bad since=). Retrying the same request cannot help: Offline.
+	ErrBadRequest = errors.New("conn: the server rejected the request as malformed")
 )
 
 // HTTPError is a refused upgrade: the server answered with a status other
@@ -40,6 +47,9 @@ type HTTPError struct {
 	Status     int
 	RetryAfter time.Duration
 }
+
+// StatusCode is the HTTP status (the interface account.Explain understands).
+func (e *HTTPError) StatusCode() int { return e.Status }
 
 func (e *HTTPError) Error() string {
 	s := fmt.Sprintf("conn: upgrade refused with HTTP %d %s", e.Status, http.StatusText(e.Status))
@@ -102,6 +112,8 @@ func classify(err error) action {
 	switch {
 	case errors.Is(err, ErrStopped):
 		return actStop
+	case errors.Is(err, ErrBadRequest):
+		return actOffline // the same request would fail again; a Kick retries
 	case errors.Is(err, ErrProbeFailed):
 		return actNow // kicked after resume or network change: the old path is gone, dial now
 	case errors.As(err, &he):
@@ -181,6 +193,10 @@ func Explain(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrNoTopicAccess):
+		return "This account has no read access to one of the topics. Check the topic names or the account's permissions."
+	case errors.Is(err, ErrBadRequest):
+		return "The server rejected the request as malformed (HTTP 400). This is probably a bug in Tidings; please report it."
 	case errors.As(err, &he):
 		switch he.Status {
 		case http.StatusUnauthorized:

@@ -40,4 +40,33 @@ type Message struct {
 	// CatchUp is true for a message replayed after a reconnect rather than
 	// pushed live; the notifier may summarise a batch of them.
 	CatchUp bool
+	// Extra holds what only some protocols carry (ntfy tags, actions,
+	// attachment, icon; a Gotify application icon). nil when there is
+	// none. A pointer, so Message stays comparable.
+	Extra *Extra
+}
+
+// Extra is optional protocol content. Every field is untrusted: URLs are
+// passed as sent and the notifier decides what is safe to open or fetch.
+type Extra struct {
+	Tags       []string    // ntfy tags (emoji short codes or plain words)
+	Actions    []Action    // ntfy action buttons
+	Attachment *Attachment // ntfy attachment
+	Icon       string      // icon URL (ntfy icon, Gotify application image); never fetched for popups by conn
+}
+
+// Action is one action button.
+type Action struct {
+	Kind  string // "view", "http", "broadcast", …
+	Label string
+	URL   string // view/http actions
+}
+
+// Attachment is a file attached to a message (ntfy).
+type Attachment struct {
+	Name    string
+	URL     string
+	Type    string // MIME type, if the server knows it
+	Size    int64  // bytes, 0 if unknown
+	Expires time.Time
 }

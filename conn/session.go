@@ -37,7 +37,7 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 		if ctx.Err() != nil {
 			return 0, context.Cause(ctx)
 		}
-		return 0, dialError(err, resp, s.cfg.Now())
+		return 0, s.upgradeError(dialError(err, resp, s.cfg.Now()))
 	}
 	s.stats.sessions.Add(1)
 
@@ -69,15 +69,18 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	s.holding, s.held = catchUp, nil
 	s.deliverMu.Unlock()
 
+	get, closeGet := s.fetcher(u, header)
+	defer closeGet()
+
 	connected := time.Now()
 	s.setStatus(Status{State: StateConnected})
 
 	writerDone, readerDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(writerDone); s.writer(sctx, cancel, ws, pongs, probe, &rx) }()
-	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart) }()
+	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart, get) }()
 
 	if catchUp {
-		s.catchUp(sctx, cancel, cu, u, header, last)
+		s.catchUp(sctx, cancel, cu, get, last)
 	}
 	for sctx.Err() == nil {
 		select {
@@ -130,7 +133,11 @@ func (s *Supervisor) dial(ctx context.Context, u string, header http.Header) (*w
 
 // reader is the only goroutine that reads the socket. Every frame, ping and
 // pong pushes the read deadline out by DeadAfter.
-func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, alive func(), dialStart time.Time) {
+func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, alive func(), dialStart time.Time, get Fetcher) {
+	decode := s.cfg.Adapter.Decode
+	if fd, ok := s.cfg.Adapter.(FetchDecoder); ok {
+		decode = func(b []byte) (Frame, error) { return fd.DecodeWith(ctx, get, b) }
+	}
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
@@ -141,7 +148,7 @@ func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc,
 		if typ != websocket.TextMessage {
 			continue // binary frames are not part of any protocol we speak
 		}
-		f, err := s.cfg.Adapter.Decode(data)
+		f, err := decode(data)
 		if err != nil {
 			s.stats.badFrames.Add(1)
 			s.cfg.Logger.Warn("dropped a frame that did not decode", "bytes", len(data), "err", err)
@@ -262,17 +269,27 @@ func (s *Supervisor) deliverLocked(m Message) {
 	s.emit(Event{Kind: EventMessage, Message: m})
 }
 
-// catchUp runs the adapter's REST catch-up, then releases held live frames.
-func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, wsURL *url.URL, header http.Header, last string) {
+// upgradeError lets the adapter explain a refused upgrade.
+func (s *Supervisor) upgradeError(err error) error {
+	var he *HTTPError
+	if m, ok := s.cfg.Adapter.(UpgradeErrorMapper); ok && errors.As(err, &he) {
+		return m.UpgradeError(he)
+	}
+	return err
+}
+
+// fetcher returns the session's Fetcher: GETs relative to Config.Server
+// with the dial's headers and TLS policy, bodies bounded by ReadLimit.
+// close releases its idle connections.
+func (s *Supervisor) fetcher(wsURL *url.URL, header http.Header) (get Fetcher, close func()) {
 	client := &http.Client{
 		Timeout:   s.cfg.HandshakeTimeout,
 		Transport: &http.Transport{TLSClientConfig: s.tls, Proxy: http.ProxyFromEnvironment},
 	}
-	defer client.CloseIdleConnections()
 	base := *wsURL
 	base.Scheme = strings.Replace(base.Scheme, "ws", "http", 1)
-	base.Path, base.RawQuery = s.server.Path, ""
-	get := func(ctx context.Context, pathAndQuery string) ([]byte, error) {
+	base.Path, base.RawPath, base.RawQuery = s.server.Path, "", ""
+	get = func(ctx context.Context, pathAndQuery string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base.String(), "/")+pathAndQuery, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
@@ -280,7 +297,7 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 		req.Header = header.Clone()
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("%w: catch-up: %v", ErrConnLost, err)
+			return nil, fmt.Errorf("%w: fetch: %v", ErrConnLost, err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
@@ -288,21 +305,29 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 		}
 		return io.ReadAll(io.LimitReader(resp.Body, s.cfg.ReadLimit))
 	}
+	return get, client.CloseIdleConnections
+}
+
+// catchUp runs the adapter's REST catch-up, then releases held live frames.
+func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, last string) {
 	msgs, err := cu.CatchUp(ctx, get, last)
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	held := s.held
-	s.holding, s.held = false, nil
-	if err != nil {
-		// Nothing held is delivered: the resume point did not move, so the
-		// next session's catch-up fetches these again.
-		cancel(err)
-		return
-	}
-	for _, m := range msgs {
+	s.held = nil
+	for _, m := range msgs { // on error: the contiguous run fetched so far
 		m.CatchUp = true
 		s.deliverLocked(m)
 	}
+	if err != nil {
+		// Nothing held is delivered, nor anything the reader still gets
+		// before the socket closes (holding stays on; the next session
+		// resets it): the resume point must not jump over what the failed
+		// walk did not fetch. The next session's catch-up fetches the rest.
+		cancel(err)
+		return
+	}
+	s.holding = false
 	for _, m := range held {
 		s.deliverLocked(m)
 	}

@@ -76,7 +76,7 @@ func New(cfg Config) (*Supervisor, error) {
 		kick:   make(chan struct{}, 1),
 		token:  cfg.Token,
 		done:   make(chan struct{}),
-		ledger: newLedger(cfg.Adapter.OrderedIDs(), cfg.DedupWindow, cfg.LastID),
+		ledger: newLedger(cfg.Adapter.OrderedIDs(), cfg.DedupWindow, cfg.LastID, cfg.RecentIDs...),
 	}
 	s.dialer = &websocket.Dialer{
 		HandshakeTimeout: cfg.HandshakeTimeout,

@@ -1,0 +1,361 @@
+package conn
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Gotify defaults.
+const (
+	DefaultGotifyPageSize      = 200             // GET /message?limit= (Gotify allows 1–200)
+	DefaultGotifyMaxCatchUp    = 1000            // messages a catch-up walk fetches at most
+	DefaultGotifyAppRefreshGap = 1 * time.Minute // least time between two GET /application
+)
+
+// GotifyAdapter speaks Gotify (server v2.9.x, PROTOCOLS.md §2):
+//
+//   - GET /stream with the client token in X-Gotify-Key (never ?token=,
+//     query strings land in proxy logs). No client frames at all: Gotify
+//     caps them at 64 bytes; liveness is the protocol pings both ways.
+//   - One JSON frame per message: id, appid, message, title, priority
+//     0–10, extras, date (RFC 3339).
+//   - Catch-up walks GET /message?limit=&since= backwards (since returns
+//     ids lower than since, newest first; paging.since is the oldest id
+//     returned, 0 when there are no more) until it reaches the last id
+//     seen. The engine connects first, then catches up, and drops repeats.
+//   - Application names (and image URLs) come from GET /application,
+//     fetched once and cached; an unknown appid refreshes the cache, at
+//     most once per AppRefreshGap.
+//
+// Priority mapping (Gotify 0–10 → 1–5), following Gotify's own clients
+// (0 silent, 1–3 quiet, 4–7 sound, 8–10 intrusive):
+// 0 → min, 1–3 → low, 4–7 → default, 8–9 → high, 10 → urgent. Values
+// outside 0–10 are clamped; a missing priority is default.
+//
+// Use NewGotifyAdapter (or a zero GotifyAdapter via a pointer); the adapter
+// holds the application cache, so one *GotifyAdapter belongs to one account.
+type GotifyAdapter struct {
+	PageSize      int           // default DefaultGotifyPageSize, at most 200
+	MaxCatchUp    int           // default DefaultGotifyMaxCatchUp
+	AppRefreshGap time.Duration // default DefaultGotifyAppRefreshGap
+	Now           func() time.Time
+
+	mu       sync.Mutex
+	apps     map[uint64]GotifyApp
+	fetched  bool      // the application list was fetched at least once
+	lastPull time.Time // when it was last fetched
+	baseline string    // the newest id at the first catch-up without a last id
+}
+
+// GotifyApp is one Gotify application as GET /application describes it.
+type GotifyApp struct {
+	Name  string
+	Image string // as the server sends it, relative to the server URL (e.g. "image/abc.png")
+}
+
+var (
+	_ Adapter      = (*GotifyAdapter)(nil)
+	_ CatchUpper   = (*GotifyAdapter)(nil)
+	_ FetchDecoder = (*GotifyAdapter)(nil)
+)
+
+// NewGotifyAdapter returns an adapter with the defaults.
+func NewGotifyAdapter() *GotifyAdapter { return &GotifyAdapter{} }
+
+func (a *GotifyAdapter) pageSize() int {
+	if a.PageSize <= 0 || a.PageSize > 200 {
+		return DefaultGotifyPageSize
+	}
+	return a.PageSize
+}
+
+func (a *GotifyAdapter) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Endpoint: GET /stream with X-Gotify-Key. last is not sent: Gotify does
+// not replay on the socket; CatchUp does.
+func (a *GotifyAdapter) Endpoint(server *url.URL, token Secret, _ string) (*url.URL, http.Header) {
+	return endpoint(server, "/stream", "", "", "X-Gotify-Key", "", token)
+}
+
+// Heartbeat is "": never send client frames to Gotify.
+func (a *GotifyAdapter) Heartbeat() string { return "" }
+
+// OrderedIDs: Gotify ids are auto-increment integers.
+func (a *GotifyAdapter) OrderedIDs() bool { return true }
+
+// gotifyMessage is model.MessageExternal as it travels.
+type gotifyMessage struct {
+	ID       *uint64                    `json:"id"`
+	AppID    uint64                     `json:"appid"`
+	Message  string                     `json:"message"`
+	Title    string                     `json:"title"`
+	Priority *float64                   `json:"priority"`
+	Extras   map[string]json.RawMessage `json:"extras"`
+	Date     string                     `json:"date"`
+}
+
+// Decode reads one stream frame using the cached application names.
+func (a *GotifyAdapter) Decode(b []byte) (Frame, error) {
+	m, appID, err := decodeGotify(trimFrame(b))
+	if err != nil {
+		return Frame{}, err
+	}
+	a.name(&m, appID)
+	return Frame{Kind: FrameMessage, Message: m}, nil
+}
+
+// DecodeWith is Decode, refreshing the application list first when the
+// frame names an application the cache does not know (rate-limited).
+func (a *GotifyAdapter) DecodeWith(ctx context.Context, get Fetcher, b []byte) (Frame, error) {
+	m, appID, err := decodeGotify(trimFrame(b))
+	if err != nil {
+		return Frame{}, err
+	}
+	if !a.known(appID) {
+		a.refreshApps(ctx, get, false)
+	}
+	a.name(&m, appID)
+	return Frame{Kind: FrameMessage, Message: m}, nil
+}
+
+func decodeGotify(b []byte) (Message, uint64, error) {
+	var g gotifyMessage
+	if err := json.Unmarshal(b, &g); err != nil {
+		return Message{}, 0, fmt.Errorf("%w: not a Gotify message object", ErrBadFrame)
+	}
+	if g.ID == nil || *g.ID == 0 {
+		return Message{}, 0, fmt.Errorf("%w: field \"id\" is missing or not a positive integer", ErrBadFrame)
+	}
+	m := Message{
+		ID:       strconv.FormatUint(*g.ID, 10),
+		Title:    g.Title,
+		Body:     g.Message,
+		Priority: GotifyPriority(g.Priority),
+	}
+	if t, err := time.Parse(time.RFC3339Nano, g.Date); err == nil {
+		m.Sent = t
+	}
+	var display struct {
+		ContentType string `json:"contentType"`
+	}
+	if raw, ok := g.Extras["client::display"]; ok && json.Unmarshal(raw, &display) == nil {
+		m.Markdown = display.ContentType == "text/markdown"
+	}
+	var notif struct {
+		Click struct {
+			URL string `json:"url"`
+		} `json:"click"`
+	}
+	if raw, ok := g.Extras["client::notification"]; ok && json.Unmarshal(raw, &notif) == nil {
+		m.URL = notif.Click.URL
+	}
+	return m, g.AppID, nil
+}
+
+// GotifyPriority maps Gotify's 0–10 (nil: not sent) onto Priority.
+func GotifyPriority(p *float64) Priority {
+	switch {
+	case p == nil:
+		return PriorityDefault
+	case *p < 1:
+		return PriorityMin
+	case *p < 4:
+		return PriorityLow
+	case *p < 8:
+		return PriorityDefault
+	case *p < 10:
+		return PriorityHigh
+	default:
+		return PriorityUrgent
+	}
+}
+
+// Applications returns a copy of the cached application list.
+func (a *GotifyAdapter) Applications() map[uint64]GotifyApp {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[uint64]GotifyApp, len(a.apps))
+	for k, v := range a.apps {
+		out[k] = v
+	}
+	return out
+}
+
+func (a *GotifyAdapter) known(id uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.apps[id]
+	return ok
+}
+
+// name sets Source (and the icon) from the cache.
+func (a *GotifyAdapter) name(m *Message, appID uint64) {
+	a.mu.Lock()
+	app, ok := a.apps[appID]
+	a.mu.Unlock()
+	if !ok {
+		return
+	}
+	m.Source = app.Name
+	if app.Image != "" {
+		m.Extra = &Extra{Icon: app.Image}
+	}
+}
+
+// refreshApps fetches GET /application unless it was fetched less than
+// AppRefreshGap ago (always when never fetched, or force). A failure
+// leaves the cache as it was: names are a nicety, never a reason to drop
+// a message.
+func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher, force bool) {
+	gap := a.AppRefreshGap
+	if gap <= 0 {
+		gap = DefaultGotifyAppRefreshGap
+	}
+	a.mu.Lock()
+	if a.fetched && !force && a.now().Sub(a.lastPull) < gap {
+		a.mu.Unlock()
+		return
+	}
+	a.lastPull = a.now()
+	a.mu.Unlock()
+
+	b, err := get(ctx, "/application")
+	if err != nil {
+		return
+	}
+	var list []struct {
+		ID    uint64 `json:"id"`
+		Name  string `json:"name"`
+		Image string `json:"image"`
+	}
+	if json.Unmarshal(b, &list) != nil {
+		return
+	}
+	apps := make(map[uint64]GotifyApp, len(list))
+	for _, app := range list {
+		apps[app.ID] = GotifyApp{Name: app.Name, Image: app.Image}
+	}
+	a.mu.Lock()
+	a.apps, a.fetched = apps, true
+	a.mu.Unlock()
+}
+
+// CatchUp returns the messages after last, oldest first.
+//
+// Gotify pages backwards only (since=S returns the ids below S, newest
+// first), so a plain walk from the newest page must finish before anything
+// can be shown: on a link that keeps dropping, a long walk never completes.
+// CatchUp therefore asks for the newest id first (limit=1), then fetches
+// the gap in forward windows: since = lo+PageSize+1 returns exactly the ids
+// in (lo, lo+PageSize]. On an error the windows fetched so far are returned
+// with it: a contiguous run right after last, which the engine delivers, so
+// every attempt makes progress. At most MaxCatchUp ids back from the
+// newest are fetched; older ones are skipped.
+//
+// With last "" (nothing delivered yet, a fresh login) the server's history
+// is not replayed as popups: the first call only notes the newest id as a
+// baseline, and later calls with last "" (no message arrived since) catch
+// up from that baseline, so nothing published after the first connect is
+// lost to an early drop.
+func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) ([]Message, error) {
+	a.mu.Lock()
+	fetched, baseline := a.fetched, a.baseline
+	a.mu.Unlock()
+	if !fetched {
+		a.refreshApps(ctx, get, true)
+	}
+	if last == "" {
+		last = baseline
+	}
+	newest, _, _, err := a.page(ctx, get, 1, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	top := uint64(0)
+	if len(newest) > 0 {
+		top, _ = strconv.ParseUint(newest[0].ID, 10, 64)
+	}
+	if last == "" {
+		a.mu.Lock()
+		a.baseline = strconv.FormatUint(top, 10)
+		a.mu.Unlock()
+		return nil, nil
+	}
+	lastN, err := strconv.ParseUint(last, 10, 64)
+	if err != nil || top <= lastN {
+		return nil, nil // nothing new, or not a Gotify id (the account changed protocol)
+	}
+	maxN := uint64(DefaultGotifyMaxCatchUp)
+	if a.MaxCatchUp > 0 {
+		maxN = uint64(a.MaxCatchUp)
+	}
+	lo := max(lastN, top-min(top, maxN))
+	limit := uint64(a.pageSize())
+	var out []Message
+	for lo < top {
+		since := min(lo+limit, top) + 1
+		win, _, _, err := a.page(ctx, get, int(limit), since, lo)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, win...)
+		lo = since - 1
+	}
+	return out, nil
+}
+
+// page fetches GET /message?limit=&since= and returns the messages with
+// ids above floor, oldest first; oldest is paging.since (the oldest id
+// returned when the server has more), and more reports that the page did
+// not reach floor and the server has older messages.
+func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since, floor uint64) (msgs []Message, oldest uint64, more bool, err error) {
+	q := "/message?limit=" + strconv.Itoa(limit)
+	if since != 0 {
+		q += "&since=" + strconv.FormatUint(since, 10)
+	}
+	b, err := get(ctx, q)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("gotify catch-up: %w", err)
+	}
+	var p struct {
+		Paging struct {
+			Since uint64 `json:"since"`
+		} `json:"paging"`
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, 0, false, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
+	}
+	reached := false
+	for _, raw := range p.Messages {
+		m, appID, err := decodeGotify(raw)
+		if err != nil {
+			continue // one bad stored message must not block the rest
+		}
+		if n, _ := strconv.ParseUint(m.ID, 10, 64); n <= floor {
+			reached = true
+			continue
+		}
+		a.name(&m, appID)
+		msgs = append(msgs, m)
+	}
+	slices.SortFunc(msgs, func(x, y Message) int {
+		nx, _ := strconv.ParseUint(x.ID, 10, 64)
+		ny, _ := strconv.ParseUint(y.ID, 10, 64)
+		return cmp.Compare(nx, ny)
+	})
+	return msgs, p.Paging.Since, !reached && p.Paging.Since > floor, nil
+}

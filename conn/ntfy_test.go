@@ -1,0 +1,332 @@
+package conn
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const ntfyToken = "tk_" + testToken // contains testToken, so TestMain's log check covers it
+
+func ntfyConfig(t testing.TB, server string, topics ...string) Config {
+	t.Helper()
+	a, err := NewNtfyAdapter(topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := scaledConfig(server, unit)
+	cfg.Adapter = a
+	cfg.Token = NewSecret(ntfyToken)
+	return cfg
+}
+
+// checkIDs checks that msgs carry exactly want, in order, once each.
+func checkIDs(t *testing.T, msgs []Message, want []string) (dup int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, m := range msgs {
+		if seen[m.ID]++; seen[m.ID] > 1 {
+			dup++
+		}
+	}
+	if dup > 0 {
+		t.Errorf("%d messages delivered twice", dup)
+	}
+	if len(msgs) != len(want) {
+		t.Errorf("delivered %d messages, want %d", len(msgs), len(want))
+		return dup
+	}
+	for i := range want {
+		if msgs[i].ID != want[i] {
+			t.Errorf("message %d is %s, want %s: out of order or a gap", i, msgs[i].ID, want[i])
+			return dup
+		}
+	}
+	return dup
+}
+
+func TestNtfyDeliversLiveMessagesUpTo4096BytesAndNeverShowsTheOpenFrame(t *testing.T) {
+	f := newNtfyFake(t, ntfyToken)
+	f.set(func(f *ntfyFake) { f.keepalive = 5 * unit })
+	rec := newRecorder()
+	sup := startSupervisor(t, ntfyConfig(t, f.url(), "alerts", "backups"), rec)
+	if !waitUntil(3*time.Second, func() bool { return f.liveSubs() == 1 }) {
+		t.Fatal("never subscribed")
+	}
+	big := strings.Repeat("é", ntfyMaxMessage/2) // 4096 bytes of UTF-8
+	ids := []string{f.publish("alerts", "one"), f.publish("other", "not mine"), f.publish("backups", big)}
+	if f.publish("alerts", big+"x") != "" {
+		t.Fatal("the fake accepted a message over 4096 bytes")
+	}
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 2 }) {
+		t.Fatalf("delivered %d of 2", len(rec.snapshotMsgs()))
+	}
+	msgs := rec.snapshotMsgs()
+	checkIDs(t, msgs, []string{ids[0], ids[2]})
+	if msgs[1].Body != big || msgs[1].Source != "backups" || msgs[0].Priority != PriorityDefault {
+		t.Errorf("second message: %d bytes from %q, priority %v", len(msgs[1].Body), msgs[1].Source, msgs[0].Priority)
+	}
+	if st := sup.Stats(); st.BadFrames != 0 || st.Sessions != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if sup.LastID() != ids[2] {
+		t.Errorf("resume point %q, want the last delivered id", sup.LastID())
+	}
+}
+
+func TestNtfyUpgradeErrorsWithEmptyBodiesLeadToTheRightState(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *ntfyFake)
+		token string
+		state State
+		is    error
+		code  int
+	}{
+		{"401 wrong token", nil, "tk_wrong", StateAuthFailed, nil, http.StatusUnauthorized},
+		{"403 no access to a topic", func(f *ntfyFake) { f.denied["backups"] = true }, ntfyToken, StateAuthFailed, ErrNoTopicAccess, http.StatusForbidden},
+		{"400 bad since", func(f *ntfyFake) { f.status = http.StatusBadRequest }, ntfyToken, StateOffline, ErrBadRequest, http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newNtfyFake(t, ntfyToken)
+			if tc.setup != nil {
+				f.set(tc.setup)
+			}
+			rec := newRecorder()
+			cfg := ntfyConfig(t, f.url(), "alerts", "backups")
+			cfg.Token = NewSecret(tc.token)
+			sup := startSupervisor(t, cfg, rec)
+			if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == tc.state }) {
+				t.Fatalf("state %v, want %v", rec.snapshotStates(), tc.state)
+			}
+			pause(20 * unit) // nothing more may happen: no retry loop
+			st := rec.snapshotStates()
+			last := st[len(st)-1]
+			var he *HTTPError
+			if !errors.As(last.Err, &he) || he.Status != tc.code {
+				t.Errorf("error %v, want HTTP %d", last.Err, tc.code)
+			}
+			if tc.is != nil && !errors.Is(last.Err, tc.is) {
+				t.Errorf("error %v is not %v", last.Err, tc.is)
+			}
+			if n := sup.Stats().Dials; n != 1 {
+				t.Errorf("%d dials, want 1", n)
+			}
+			t.Logf("%s → %s: %s", tc.name, last.State, Explain(last.Err))
+		})
+	}
+}
+
+func TestNtfy429WaitsForRetryAfter(t *testing.T) {
+	f := newNtfyFake(t, ntfyToken)
+	f.set(func(f *ntfyFake) { f.status, f.retry = http.StatusTooManyRequests, "1" })
+	rec := newRecorder()
+	sup := startSupervisor(t, ntfyConfig(t, f.url(), "alerts"), rec)
+	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateReconnecting }) {
+		t.Fatal("429 not seen")
+	}
+	refused := time.Now()
+	sup.Kick() // must not cut a server's Retry-After short
+	f.set(func(f *ntfyFake) { f.status = 0 })
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
+		t.Fatal("never connected after the 429")
+	}
+	if waited := time.Since(refused); waited < 900*time.Millisecond {
+		t.Errorf("reconnected %s after a 429 with Retry-After: 1", waited)
+	}
+}
+
+// Check 1 through the ntfy adapter.
+func TestReliability01NtfyRestartLoopLosesAndRepeatsNothing(t *testing.T) {
+	c := newCheck(t, 1, "restart loop (ntfy)")
+	f := newNtfyFake(t, ntfyToken)
+	rec := newRecorder()
+	cfg := ntfyConfig(t, f.url(), "alerts")
+	startSupervisor(t, cfg, rec)
+	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
+		t.Fatal("never connected")
+	}
+	var mu sync.Mutex
+	var published []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if id := f.publish("alerts", "m"); id != "" {
+					mu.Lock()
+					published = append(published, id)
+					mu.Unlock()
+				}
+			}
+		}
+	})
+	const restarts = 50
+	slack := 5 * unit
+	var worst time.Duration
+	late := 0
+	for i := range restarts {
+		before := 0
+		rec.waitFor(time.Second, func(r *recorder) bool {
+			before = connectedCount(r)
+			return r.state() == StateConnected && f.liveSubs() == 1
+		})
+		pause(time.Duration(rand.Int64N(int64(2 * unit))))
+		f.kill()
+		killed := time.Now()
+		pause(time.Duration(rand.Int64N(int64(3 * unit))))
+		f.restart(t)
+		bound := time.Since(killed) + cfg.BackoffCap + slack
+		ok := rec.waitFor(bound+time.Second, func(r *recorder) bool { return connectedCount(r) > before })
+		took := time.Since(killed)
+		if !ok || took > bound {
+			late++
+			t.Errorf("restart %d: reconnected after %s, bound %s", i+1, took, bound)
+		}
+		worst = max(worst, took)
+	}
+	close(stop)
+	wg.Wait()
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) >= len(published) }) {
+		t.Errorf("delivered %d of %d", len(rec.snapshotMsgs()), len(published))
+	}
+	dup := checkIDs(t, rec.snapshotMsgs(), published)
+	c.fig("ntfy: %d restarts, worst reconnect %s, %d late", restarts, worst.Round(time.Millisecond), late)
+	c.fig("ntfy: published %d delivered %d duplicated %d", len(published), len(rec.snapshotMsgs()), dup)
+}
+
+// Check 2 through the ntfy adapter: only protocol pings keep the link.
+func TestReliability02NtfyBlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T) {
+	c := newCheck(t, 2, "black hole (ntfy)")
+	f := newNtfyFake(t, ntfyToken)
+	f.set(func(f *ntfyFake) { f.keepalive = 45 * unit; f.dropAfter = 15 * unit })
+	px := newFaultProxy(t, f.addr)
+	rec := newRecorder()
+	cfg := ntfyConfig(t, px.url(), "alerts")
+	startSupervisor(t, cfg, rec)
+	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
+		t.Fatal("never connected")
+	}
+	first := f.publish("alerts", "before")
+	pause(cfg.PingInterval)
+	px.setMode(proxyBlackHole)
+	holed := time.Now()
+	bound := time.Duration(float64(cfg.PingInterval+cfg.DeadAfter) * 1.1)
+	var end Status
+	if !rec.waitFor(bound+time.Second, func(r *recorder) bool {
+		for _, s := range r.states {
+			if s.Since.After(holed) && s.State == StateReconnecting {
+				end = s
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("black hole never detected")
+	}
+	detect := end.Since.Sub(holed)
+	if detect > bound || !errors.Is(end.Err, ErrDeadLink) {
+		t.Errorf("detected after %s (bound %s) with %v", detect, bound, end.Err)
+	}
+	missed := []string{f.publish("alerts", "hole 1"), f.publish("alerts", "hole 2")}
+	pause(3 * cfg.HandshakeTimeout)
+	px.setMode(proxyPass)
+	healed := time.Now()
+	recBound := cfg.HandshakeTimeout + cfg.BackoffCap + 5*unit
+	if !rec.waitFor(recBound+time.Second, func(r *recorder) bool { return len(r.msgs) == 3 }) {
+		t.Fatalf("delivered %d of 3 after the heal", len(rec.snapshotMsgs()))
+	}
+	back := time.Since(healed)
+	checkIDs(t, rec.snapshotMsgs(), append([]string{first}, missed...))
+	c.fig("ntfy: dead declared after %s (bound %s); missed messages back %s after heal (bound %s), 3/3 once", detect.Round(time.Millisecond), bound, back.Round(time.Millisecond), recBound)
+}
+
+// Check 9 through the ntfy adapter, with the forgotten-id replay in the
+// same run and across a restart of the client.
+func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
+	c := newCheck(t, 9, "catch-up (ntfy)")
+	f := newNtfyFake(t, ntfyToken)
+	px := newFaultProxy(t, f.addr)
+	rec := newRecorder()
+	sup := startSupervisor(t, ntfyConfig(t, px.url(), "alerts", "backups"), rec)
+	if !waitUntil(3*time.Second, func() bool { return f.liveSubs() == 1 }) {
+		t.Fatal("never subscribed")
+	}
+	var want []string
+	for i := range 10 {
+		want = append(want, f.publish([]string{"alerts", "backups"}[i%2], "live"))
+	}
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 10 }) {
+		t.Fatal("first 10 not delivered")
+	}
+	px.setMode(proxyRefuse)
+	px.reset()
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateReconnecting }) {
+		t.Fatal("reset not noticed")
+	}
+	for i := range 100 {
+		f.set(func(f *ntfyFake) { f.clock += int64(i % 2) }) // several per second, like a burst
+		want = append(want, f.publish([]string{"alerts", "backups"}[i%2], "missed"))
+	}
+	px.setMode(proxyPass)
+	if !rec.waitFor(5*time.Second, func(r *recorder) bool { return len(r.msgs) >= 110 }) {
+		t.Fatalf("delivered %d of 110", len(rec.snapshotMsgs()))
+	}
+	checkIDs(t, rec.snapshotMsgs(), want)
+	caughtUp := 0
+	for _, m := range rec.snapshotMsgs()[10:] {
+		if m.CatchUp {
+			caughtUp++
+		}
+	}
+
+	// The cache forgets the resume id: the next subscribe replays all 109 others.
+	f.forget(sup.LastID())
+	before := sup.Stats().Repeats
+	px.reset()
+	if !rec.waitFor(5*time.Second, func(r *recorder) bool { return sup.Stats().Repeats-before >= 109 }) {
+		t.Fatalf("repeats dropped: %d, want 109", sup.Stats().Repeats-before)
+	}
+	for range 5 {
+		want = append(want, f.publish("alerts", "after"))
+	}
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) >= 115 }) {
+		t.Fatalf("delivered %d of 115", len(rec.snapshotMsgs()))
+	}
+	dup := checkIDs(t, rec.snapshotMsgs(), want)
+	repeats := sup.Stats().Repeats - before
+
+	// Across a restart of the client: LastID and RecentIDs from history,
+	// and the server forgot LastID too.
+	last := sup.LastID()
+	sup.Stop()
+	f.forget(last)
+	var recent []string
+	for _, m := range rec.snapshotMsgs() {
+		recent = append(recent, m.ID)
+	}
+	rec2 := newRecorder()
+	cfg2 := ntfyConfig(t, px.url(), "alerts", "backups")
+	cfg2.LastID, cfg2.RecentIDs = last, recent
+	sup2 := startSupervisor(t, cfg2, rec2)
+	if !waitUntil(3*time.Second, func() bool { return f.liveSubs() == 1 && sup2.Stats().Repeats >= 113 }) {
+		t.Fatalf("second run: %d repeats dropped, want 113", sup2.Stats().Repeats)
+	}
+	fresh := f.publish("backups", "new run")
+	if !rec2.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 1 }) {
+		t.Fatal("new run got nothing")
+	}
+	checkIDs(t, rec2.snapshotMsgs(), []string{fresh})
+	c.fig("ntfy: 100 missed while down delivered once in publish order (%d marked CatchUp)", caughtUp)
+	c.fig("ntfy: forgotten id replayed the cache: %d repeats dropped, 115 published, %d duplicated; next run (RecentIDs from history) dropped %d, showed only the new one", repeats, dup, sup2.Stats().Repeats)
+}
