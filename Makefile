@@ -34,6 +34,7 @@ vet:
 test: deps fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/conn$$')
 	$(GO) test -race -count=1 -timeout 10m ./conn/
+	cd interop/gotify && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...
 
 reliability:
 	$(GO) test -race -count=1 -timeout 10m -v -run 'TestReliability' ./conn/ 2>&1 | \

@@ -85,12 +85,17 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 	if err != nil {
 		return fmt.Errorf("client: last stored message: %w", err)
 	}
+	recent, err := c.cfg.History.RecentIDs(c.ctx, acct.Key(), recentIDs)
+	if err != nil {
+		return fmt.Errorf("client: recent messages: %w", err)
+	}
 	ccfg := conn.Config{
 		Server:        acct.Server,
 		Account:       acct.Key(),
 		Adapter:       adapter,
 		Token:         conn.NewSecret(tok.Reveal()),
 		LastID:        last,
+		RecentIDs:     recent,
 		CAFile:        acct.CAFile,
 		AllowInsecure: acct.AllowInsecure,
 		Logger:        c.cfg.Logger,
@@ -153,12 +158,10 @@ func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Even
 	}
 }
 
+// recentIDs is how many stored ids seed the connection's repeat filter.
+const recentIDs = 1000
+
 // adapterFor picks the protocol adapter for an account.
 func adapterFor(acct account.Account) (conn.Adapter, error) {
-	switch acct.Protocol {
-	case account.Native:
-		return conn.NativeAdapter{}, nil
-	default:
-		return nil, fmt.Errorf("client: protocol %q is not supported yet", acct.Protocol)
-	}
+	return conn.AdapterFor(string(acct.Protocol), acct.Topics)
 }

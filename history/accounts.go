@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 )
 
 // LastID returns the id of the message stored last for server, "" when
@@ -44,4 +45,30 @@ func (s *Store) Sources(ctx context.Context) ([]string, error) {
 		return nil, s.fail("sources", err)
 	}
 	return out, nil
+}
+
+// RecentIDs returns the ids of the last n messages stored for server,
+// oldest first. The connection seeds its repeat filter with them, so a
+// server that replays its whole cache (ntfy, after forgetting the last id)
+// repeats nothing across restarts.
+func (s *Store) RecentIDs(ctx context.Context, server string, n int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT msg_id FROM messages WHERE server = ? ORDER BY seq DESC LIMIT ?`, server, n)
+	if err != nil {
+		return nil, s.fail("recent ids", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.fail("recent ids", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("recent ids", err)
+	}
+	slices.Reverse(ids)
+	return ids, nil
 }

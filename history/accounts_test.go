@@ -56,3 +56,23 @@ func TestSourcesListsEachSourceOnceSorted(t *testing.T) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
 }
+
+func TestRecentIDsAreTheLastStoredOldestFirst(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	ctx := context.Background()
+	for i, id := range []string{"q", "b", "x", "a"} {
+		if _, err := s.Insert(ctx, msg(id, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.RecentIDs(ctx, "s1", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"b", "x", "a"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got, _ := s.RecentIDs(ctx, "nobody", 3); len(got) != 0 {
+		t.Fatalf("unknown server: %v", got)
+	}
+}

@@ -236,7 +236,9 @@ func (e *Env) startXvfb() error {
 		return fmt.Errorf("desktoptest: Xvfb gave no display: %w", err)
 	}
 	e.Display = ":" + strings.TrimSpace(line)
-	return nil
+	// Services the bus starts on demand (a notification daemon such as
+	// dunst) need the display too; the bus was started before it.
+	return updateActivationEnvironment(e.BusAddr, map[string]string{"DISPLAY": e.Display})
 }
 
 // Close kills every process the desktop started (and their process groups)

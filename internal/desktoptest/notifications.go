@@ -184,3 +184,14 @@ func waitForBusName(addr, name string, timeout time.Duration) error {
 func (n *Notifications) Invoke(id uint32, action string) error {
 	return n.conn.Emit(notifyPath, notifyIface+".ActionInvoked", id, action)
 }
+
+// updateActivationEnvironment adds variables to the environment of the
+// services the bus at addr starts on demand.
+func updateActivationEnvironment(addr string, vars map[string]string) error {
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.BusObject().Call("org.freedesktop.DBus.UpdateActivationEnvironment", 0, vars).Err
+}
