@@ -1,6 +1,7 @@
 package autostart
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -241,7 +242,9 @@ func TestGLibLaunchesTheEntryWithTheExactArguments(t *testing.T) {
 		if err := os.WriteFile(entry, []byte(testApp.DesktopEntry(prog, args)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(gio, "launch", entry)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, gio, "launch", entry)
 		cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=disabled:", "GIO_USE_VFS=local")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("gio launch (program in %q): %v\n%s", name, err, b)
