@@ -15,8 +15,12 @@ import (
 	"github.com/tidings-app/tidings/ui"
 )
 
-// uiAccounts adapts the client's login and logout to ui.Accounts.
-type uiAccounts struct{ c *client.Client }
+// uiAccounts adapts the client's login and logout to ui.Accounts. The
+// custom CA file comes from the settings window.
+type uiAccounts struct {
+	c        *client.Client
+	settings *settingsStore
+}
 
 func (a uiAccounts) Login(ctx context.Context, r ui.LoginRequest) error {
 	in := account.LoginInput{
@@ -26,6 +30,7 @@ func (a uiAccounts) Login(ctx context.Context, r ui.LoginRequest) error {
 		Password:    account.NewSecret(r.Password.Reveal()),
 		PastedToken: account.NewSecret(r.Token.Reveal()),
 		Topics:      r.Topics,
+		CAFile:      a.settings.Load().CAFile,
 	}
 	err := a.c.Login(ctx, in)
 	if err != nil && errors.Is(err, account.ErrNoKeyring) {

@@ -149,7 +149,7 @@ func run(args []string) int {
 	deskApp, _ := a.(desktop.App)
 	ctrl = ui.NewController(ui.Config{
 		App: a, Desk: deskApp, Log: log,
-		Accounts: uiAccounts{cl}, Connection: uiConnection{cl}, History: uiHistory{hist}, Settings: settings,
+		Accounts: uiAccounts{cl, settings}, Connection: uiConnection{cl}, History: uiHistory{hist}, Settings: settings,
 		LoginDefaults: defaults,
 	})
 	defer ctrl.Close()
