@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	_ "image/png"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -176,10 +177,18 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 		t.Errorf("%d notifications for one message", len(bus.All()))
 	}
 
-	// Nothing but the keyring holds the token or the password.
+	// Nothing but the keyring holds the token or the password: not the
+	// config or data dir, not the log file in the state dir, nothing in
+	// the private home (where the keyring's own file is encrypted).
+	logFile := filepath.Join(env.Home, ".local", "state", "tidings", "tidings.log")
+	if b, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(b), "logged in") {
+		t.Errorf("the app's log file %s is missing or has no login line: %v", logFile, err)
+	}
 	for _, secret := range []string{token, password} {
-		if hits := desktoptest.GrepTree(t, dir, secret); len(hits) > 0 {
-			t.Errorf("a secret is on disk in %v", hits)
+		for _, root := range []string{dir, env.Home} {
+			if hits := desktoptest.GrepTree(t, root, secret); len(hits) > 0 {
+				t.Errorf("a secret is on disk in %v", hits)
+			}
 		}
 		if strings.Contains(app.output(), secret) {
 			t.Error("a secret is in the app's log output")
