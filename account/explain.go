@@ -11,6 +11,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/tidings-app/tidings/conn"
 )
 
 // Explain turns an error into one sentence for the user. It understands
@@ -23,6 +25,9 @@ import (
 func Explain(err error) string {
 	if err == nil {
 		return ""
+	}
+	if isConnError(err) {
+		return conn.Explain(err)
 	}
 	for _, s := range sentinelSentences {
 		if errors.Is(err, s.err) {
@@ -169,4 +174,24 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isConnError reports an error from the connection engine: its states'
+// errors have their own sentences there (a 401 on the socket means "log in
+// again", not "wrong password"), which Explain hands on, so the UI still
+// has one function for every error it shows.
+func isConnError(err error) bool {
+	var he *conn.HTTPError
+	var ce *conn.CloseError
+	if errors.As(err, &he) || errors.As(err, &ce) {
+		return true
+	}
+	for _, e := range []error{conn.ErrDeadLink, conn.ErrProbeFailed, conn.ErrFrameTooLarge, conn.ErrConnLost,
+		conn.ErrInsecureURL, conn.ErrBadURL, conn.ErrHandshake, conn.ErrTLS, conn.ErrCAFile, conn.ErrWrite,
+		conn.ErrNoTopicAccess, conn.ErrBadRequest} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

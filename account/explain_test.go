@@ -9,9 +9,13 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/proto"
 )
 
 // otherStatus is a connection package's own HTTP status error.
@@ -75,5 +79,29 @@ func TestExplainGivesOneSentencePerKindOfError(t *testing.T) {
 				t.Fatalf("Explain = %q\nwant      %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestExplainGivesConnectionErrorsTheEnginesSentences(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"a 401 on the socket asks to log in again", fmt.Errorf("dial: %w", &conn.HTTPError{Status: 401}), "log in again"},
+		{"a revoked token", &conn.CloseError{Code: proto.CloseTokenRevoked}, "revoked"},
+		{"a dead link", fmt.Errorf("session: %w", conn.ErrDeadLink), "stopped answering"},
+		{"no access to an ntfy topic", conn.ErrNoTopicAccess, "topic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Explain(tt.err); !strings.Contains(got, tt.want) {
+				t.Fatalf("Explain = %q, want it to mention %q", got, tt.want)
+			}
+		})
+	}
+	// A 401 at login still means the password.
+	if got := Explain(&StatusError{Code: 401}); !strings.Contains(got, "username or password") {
+		t.Fatalf("login 401: %q", got)
 	}
 }
