@@ -22,6 +22,9 @@ type ManagerConfig struct {
 type Manager struct {
 	cfg ManagerConfig
 	mu  sync.Mutex // serialises load-modify-save of the settings file
+
+	smu     sync.Mutex
+	session map[string]Secret // tokens of "do not remember me" logins, this run only
 }
 
 // NewManager returns a Manager.
@@ -59,6 +62,9 @@ type LoginInput struct {
 	Topics        []string
 	CAFile        string
 	AllowInsecure bool // the user's explicit choice of http:// to another host
+	// SessionOnly keeps the token in memory for this run instead of the
+	// keyring ("Remember me" unticked); the next start asks again.
+	SessionOnly bool
 }
 
 // Login validates the input, logs in (or checks the pasted token), stores
@@ -97,7 +103,17 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 		}
 	}
 	acct.RevokeID = grant.RevokeID
-	keyErr := m.cfg.Tokens.Set(ctx, acct.Key(), grant.Token)
+	var keyErr error
+	if in.SessionOnly {
+		m.setSession(acct.Key(), grant.Token)
+		// Not remembering means forgetting an earlier stored login too.
+		if err := m.cfg.Tokens.Delete(ctx, acct.Key()); err != nil && !errors.Is(err, ErrNoKeyring) {
+			m.cfg.Logger.Warn("could not remove an earlier stored token", "account", acct.Key(), "err", err)
+		}
+	} else {
+		m.setSession(acct.Key(), Secret{})
+		keyErr = m.cfg.Tokens.Set(ctx, acct.Key(), grant.Token)
+	}
 	if keyErr != nil && !errors.Is(keyErr, ErrNoKeyring) {
 		// Not stored anywhere: do not leave a live token on the server.
 		if auth != nil {
@@ -125,7 +141,31 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 // Token returns the stored token of an account, for the connection.
 // ErrNoToken means: ask the user to log in.
 func (m *Manager) Token(ctx context.Context, acct Account) (Secret, error) {
+	if tok, ok := m.sessionToken(acct.Key()); ok {
+		return tok, nil
+	}
 	return m.cfg.Tokens.Get(ctx, acct.Key())
+}
+
+// setSession keeps (or, with an empty token, drops) a this-run-only token.
+func (m *Manager) setSession(key string, tok Secret) {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	if tok.Empty() {
+		delete(m.session, key)
+		return
+	}
+	if m.session == nil {
+		m.session = map[string]Secret{}
+	}
+	m.session[key] = tok
+}
+
+func (m *Manager) sessionToken(key string) (Secret, bool) {
+	m.smu.Lock()
+	defer m.smu.Unlock()
+	tok, ok := m.session[key]
+	return tok, ok
 }
 
 // LogoutOptions says what else to clear. By default the message history
@@ -146,7 +186,8 @@ type LogoutOptions struct {
 func (m *Manager) Logout(ctx context.Context, acct Account, opts LogoutOptions) error {
 	var errs []error
 	key := acct.Key()
-	token, err := m.cfg.Tokens.Get(ctx, key)
+	token, err := m.Token(ctx, acct)
+	m.setSession(key, Secret{})
 	switch {
 	case err == nil:
 		auth, aerr := m.authenticator(acct)

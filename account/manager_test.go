@@ -244,3 +244,38 @@ func TestATokenTooBigForTheKeyringIsRevokedInsteadOfLeftLiveOnTheServer(t *testi
 		t.Fatal("the unstored token is still live on the server")
 	}
 }
+
+func TestWithoutRememberMeTheTokenLivesOnlyForThisRun(t *testing.T) {
+	env := desktoptest.Require(t)
+	var logs bytes.Buffer
+	m := newTestManager(t, env, &logs, nil)
+	ctx := context.Background()
+	const server, tok = "https://ntfy.example.com", "tk_sessiononly0123456789"
+	// An earlier remembered login for the same account…
+	if _, err := m.Login(ctx, LoginInput{Server: server, Protocol: Ntfy, PastedToken: NewSecret("tk_remembered0123456789")}); err != nil {
+		t.Fatal(err)
+	}
+	// …is forgotten by a login without "Remember me".
+	acct, err := m.Login(ctx, LoginInput{Server: server, Protocol: Ntfy, PastedToken: NewSecret(tok), SessionOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Token(ctx, acct); err != nil || got.Reveal() != tok {
+		t.Fatalf("this run's token: %v", err)
+	}
+	if _, err := m.Tokens().Get(ctx, acct.Key()); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("the keyring still holds a token: %v", err)
+	}
+	// A new run (a new Manager) has no token.
+	next := newTestManager(t, env, &logs, nil)
+	if _, err := next.Token(ctx, acct); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("next run: %v", err)
+	}
+	if err := m.Logout(ctx, acct, LogoutOptions{}); err != nil && !errors.Is(err, ErrRevokeFailed) {
+		t.Fatal(err)
+	}
+	if _, err := m.Token(ctx, acct); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("after logout: %v", err)
+	}
+	assertNowhere(t, env, &logs, tok)
+}

@@ -31,6 +31,7 @@ func (a uiAccounts) Login(ctx context.Context, r ui.LoginRequest) error {
 		PastedToken: account.NewSecret(r.Token.Reveal()),
 		Topics:      r.Topics,
 		CAFile:      a.settings.Load().CAFile,
+		SessionOnly: !r.Remember,
 	}
 	err := a.c.Login(ctx, in)
 	if err != nil && errors.Is(err, account.ErrNoKeyring) {
