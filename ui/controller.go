@@ -177,6 +177,7 @@ func (c *Controller) trayActions() TrayActions {
 		OpenSettings:       c.Settings.Show,
 		ToggleStartAtLogin: func() { c.updateSettings(func(s *Settings) { s.StartAtLogin = !s.StartAtLogin }) },
 		ShowLogin:          c.Login.Show,
+		Quit:               func() { c.cfg.App.Quit() },
 		Logout: func() {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)

@@ -66,13 +66,14 @@ func TestTrayMenuShowsEachConnectionState(t *testing.T) {
 			if m.Items[0].Disabled == c.actionable {
 				t.Errorf("status line disabled = %v", m.Items[0].Disabled)
 			}
-			if got := labels[len(labels)-1]; got != c.last {
-				t.Errorf("last item = %q, want %q", got, c.last)
+			// The account item comes just before our own Quit, which
+			// must be marked so Fyne neither adds a second one nor
+			// leaves it without an action.
+			if got := labels[len(labels)-3]; got != c.last {
+				t.Errorf("item before Quit = %q, want %q", got, c.last)
 			}
-			for _, l := range labels {
-				if strings.Contains(l, "Quit") {
-					t.Error("Quit is Fyne's to add")
-				}
+			if quit := m.Items[len(m.Items)-1]; quit.Label != "Quit" || !quit.IsQuit {
+				t.Errorf("last item = %q (IsQuit %v), want Quit", quit.Label, quit.IsQuit)
 			}
 		})
 	}
@@ -95,7 +96,7 @@ func TestTrayMenuListsFiveRecentMessagesAndTheToggles(t *testing.T) {
 		"Connected to s", "---",
 		"● Message 7", "   Message 6", "● line one line two and a very long tail that goe…", "● Message 4", "● Message 3", "---",
 		"Open history", "Pause notifications for 1 h", "[x] Do not disturb", "Reconnect now", "---",
-		"Settings…", "[x] Start at login", "Log out",
+		"Settings…", "[x] Start at login", "Log out", "---", "Quit",
 	}
 	got := menuLabels(m)
 	if strings.Join(got, "|") != strings.Join(want, "|") {

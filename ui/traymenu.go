@@ -36,6 +36,7 @@ type TrayActions struct {
 	ToggleStartAtLogin func()
 	ShowLogin          func()
 	Logout             func()
+	Quit               func() // the app's Quit
 }
 
 // PauseDuration is the tray's "Pause notifications" length.
@@ -133,6 +134,12 @@ func BuildTrayMenu(snap TraySnapshot, a TrayActions) *fyne.Menu {
 	} else {
 		items = append(items, fyne.NewMenuItem(T("tray.logout"), call(a.Logout)))
 	}
+	// Quit is ours: Fyne adds one to a tray menu that lacks it, but only
+	// after the menu was exported (and with its action bound too late), so
+	// a menu rebuilt on every refresh would never show a working one.
+	quit := fyne.NewMenuItem(T("tray.quit"), call(a.Quit))
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu(T("app.name"), items...)
 }
 

@@ -196,6 +196,24 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 	}
 	if t.Failed() {
 		t.Logf("menu: %s", describeMenu(menu))
+		return
+	}
+
+	// Quit from the tray menu ends the app cleanly.
+	quit, ok := desktoptest.Find(menu, "Quit")
+	if !ok {
+		t.Fatalf("no Quit in the tray menu: %s", describeMenu(menu))
+	}
+	if err := item.Click(quit.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-app.exited:
+		if app.err != nil {
+			t.Fatalf("the app exited with %v after Quit", app.err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the app is still running 20 s after Quit")
 	}
 }
 
@@ -235,7 +253,9 @@ func TestASecondLaunchHandsOverToTheRunningAppAndExits(t *testing.T) {
 		_ = second.Process.Kill()
 		t.Fatal("the second launch is still running")
 	}
-	if first.ProcessState != nil {
+	select {
+	case <-first.exited:
 		t.Fatal("the first instance exited")
+	default:
 	}
 }

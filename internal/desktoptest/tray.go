@@ -38,35 +38,69 @@ const (
 func StartTrayWatcher(t testing.TB) *TrayWatcher {
 	t.Helper()
 	env := Require(t)
-	conn, err := dbus.Connect(env.BusAddr)
+	w, err := NewTrayWatcher(env.BusAddr)
 	if err != nil {
-		t.Fatalf("desktoptest: connect: %v", err)
-	}
-	w := &TrayWatcher{conn: conn, signal: make(chan struct{})}
-	if err := conn.Export(watcherMethods{w}, watcherPath, watcherIface); err != nil {
 		t.Fatal(err)
 	}
-	props, err := prop.Export(conn, watcherPath, prop.Map{watcherIface: {
+	t.Cleanup(w.Close)
+	return w
+}
+
+// NewTrayWatcher claims org.kde.StatusNotifierWatcher on the bus at addr,
+// for programs (rundesktop) rather than tests. Close releases it.
+func NewTrayWatcher(addr string) (*TrayWatcher, error) {
+	conn, err := dbus.Connect(addr)
+	if err != nil {
+		return nil, fmt.Errorf("desktoptest: connect: %w", err)
+	}
+	w := &TrayWatcher{conn: conn, signal: make(chan struct{})}
+	fail := func(err error) (*TrayWatcher, error) {
+		conn.Close()
+		return nil, fmt.Errorf("desktoptest: tray watcher: %w", err)
+	}
+	if err := conn.Export(watcherMethods{w}, watcherPath, watcherIface); err != nil {
+		return fail(err)
+	}
+	if _, err := prop.Export(conn, watcherPath, prop.Map{watcherIface: {
 		"IsStatusNotifierHostRegistered": {Value: true, Emit: prop.EmitTrue},
 		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
 		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
-	}})
-	if err != nil {
-		t.Fatal(err)
+	}}); err != nil {
+		return fail(err)
 	}
-	_ = props
 	node := &introspect.Node{Name: string(watcherPath), Interfaces: []introspect.Interface{
 		introspect.IntrospectData, prop.IntrospectData,
 		{Name: watcherIface, Methods: introspect.Methods(watcherMethods{w})},
 	}}
-	_ = conn.Export(introspect.NewIntrospectable(node), watcherPath, "org.freedesktop.DBus.Introspectable")
+	if err := conn.Export(introspect.NewIntrospectable(node), watcherPath, "org.freedesktop.DBus.Introspectable"); err != nil {
+		return fail(err)
+	}
 	reply, err := conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		conn.Close()
-		t.Fatalf("desktoptest: cannot own %s: %v %v", watcherName, reply, err)
+		return fail(fmt.Errorf("cannot own %s (reply %v): %v", watcherName, reply, err))
 	}
-	t.Cleanup(func() { conn.Close() })
-	return w
+	return w, nil
+}
+
+// Close releases the watcher's name and connection.
+func (w *TrayWatcher) Close() { w.conn.Close() }
+
+// Item returns the first registered item without waiting, if any.
+func (w *TrayWatcher) Item() (*TrayItem, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.items) == 0 {
+		return nil, false
+	}
+	i := strings.Index(w.items[0], "/")
+	return &TrayItem{conn: w.conn, Bus: w.items[0][:i], Path: dbus.ObjectPath(w.items[0][i:])}, true
+}
+
+// Changed is closed at the next registration.
+func (w *TrayWatcher) Changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.signal
 }
 
 type watcherMethods struct{ w *TrayWatcher }
@@ -103,12 +137,9 @@ func (w *TrayWatcher) WaitItem(t testing.TB, timeout time.Duration) *TrayItem {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
-		w.mu.Lock()
-		items, ch := append([]string(nil), w.items...), w.signal
-		w.mu.Unlock()
-		if len(items) > 0 {
-			i := strings.Index(items[0], "/")
-			return &TrayItem{conn: w.conn, Bus: items[0][:i], Path: dbus.ObjectPath(items[0][i:])}
+		ch := w.Changed()
+		if it, ok := w.Item(); ok {
+			return it
 		}
 		select {
 		case <-ch:
