@@ -187,5 +187,6 @@ func (c *Controller) trayActions() TrayActions {
 				runOnUI(c.Login.Show)
 			}()
 		},
+		Quit: func() { c.cfg.App.Quit() },
 	}
 }

@@ -36,6 +36,7 @@ type TrayActions struct {
 	ToggleStartAtLogin func()
 	ShowLogin          func()
 	Logout             func()
+	Quit               func()
 }
 
 // PauseDuration is the tray's "Pause notifications" length.
@@ -64,7 +65,10 @@ func StatusLine(s Status, now time.Time) string {
 	}
 }
 
-// BuildTrayMenu builds the tray menu for snap. Fyne appends Quit itself.
+// BuildTrayMenu builds the tray menu for snap, Quit last. Fyne 2.8 appends
+// a Quit item to the menu only after it has built the native one from it,
+// so a menu rebuilt on every change would show none: the menu carries its
+// own, labelled with the "Quit" key Fyne looks for (so Fyne adds no second).
 func BuildTrayMenu(snap TraySnapshot, a TrayActions) *fyne.Menu {
 	call := func(f func()) func() {
 		return func() {
@@ -133,6 +137,9 @@ func BuildTrayMenu(snap TraySnapshot, a TrayActions) *fyne.Menu {
 	} else {
 		items = append(items, fyne.NewMenuItem(T("tray.logout"), call(a.Logout)))
 	}
+	quit := fyne.NewMenuItem(T("Quit"), call(a.Quit))
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu(T("app.name"), items...)
 }
 
