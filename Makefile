@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 OUT     := out
 
 .PHONY: all deps build test fmt-check vet reliability demo bench icons clean \
-        package package-linux package-windows package-test sign-test cross-check
+        package package-linux package-windows package-test sign-test cross-check screenshots
 
 all: build
 
@@ -42,6 +42,12 @@ reliability:
 
 demo: build
 	@scripts/demo
+
+# The README's pictures (docs/screenshots/): the real app under Xvfb with a real
+# panel (xfce4-panel) and window manager (xfwm4), in English and Chinese.
+screenshots: build
+	@scripts/deps screenshots
+	scripts/screenshots
 
 icons:
 	cd assets/src && for f in *.svg; do n=$${f%.svg}; s=64; [ $$n = icon ] && s=256; \

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"image/color"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 )
@@ -39,7 +41,10 @@ func newHistoryRow() fyne.CanvasObject {
 }
 
 func (r *historyRow) CreateRenderer() fyne.WidgetRenderer {
-	r.head = container.NewBorder(nil, nil, r.mark, container.NewHBox(r.source, r.when), r.title)
+	// The mark sits in a slot as wide as the widest mark, so titles line up.
+	slot := canvas.NewRectangle(color.Transparent)
+	slot.SetMinSize(widget.NewLabel(priorityMark(5)).MinSize())
+	r.head = container.NewBorder(nil, nil, container.NewStack(slot, r.mark), container.NewHBox(r.source, r.when), r.title)
 	r.root = container.NewVBox(r.head, r.body)
 	return widget.NewSimpleRenderer(r.root)
 }
