@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -367,7 +368,7 @@ func (h *HistoryWindow) showDetail() {
 	title.TextStyle.Bold = true
 	title.Wrapping = fyne.TextWrapWord
 	meta := widget.NewLabel(metaLine(e))
-	meta.Importance = widget.LowImportance
+	meta.SizeName = theme.SizeNameCaptionText
 	meta.Wrapping = fyne.TextWrapWord
 
 	open := widget.NewButton(T("history.open"), nil)

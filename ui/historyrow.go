@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -34,8 +35,11 @@ func newHistoryRow() fyne.CanvasObject {
 	r.mark.Importance = widget.DangerImportance
 	r.title.Truncation = fyne.TextTruncateEllipsis
 	r.body.Truncation = fyne.TextTruncateEllipsis
-	r.source.Importance = widget.LowImportance
-	r.when.Importance = widget.LowImportance
+	// Source and time in the caption size and the normal text colour:
+	// LowImportance is Fyne's disabled grey, hard to read and lost on the
+	// selected row.
+	r.source.SizeName = theme.SizeNameCaptionText
+	r.when.SizeName = theme.SizeNameCaptionText
 	r.ExtendBaseWidget(r)
 	return r
 }
