@@ -82,3 +82,8 @@ func (b *Backend) Publish([]*hub.Envelope) {}
 
 // Subscribers is how many sockets of this instance follow user.
 func (b *Backend) Subscribers(user string) int { return b.local.Subscribers(user) }
+
+// StreamInfo is the stream's state (sequences, cluster leader and replicas).
+func (b *Backend) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	return b.stream.Info(ctx)
+}

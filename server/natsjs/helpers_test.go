@@ -94,8 +94,8 @@ func startInstance(t *testing.T, name string, cfg natsjs.Config) *instance {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("instance", name)
 	be := openBackend(t, cfg, log)
 	srv, err := server.New(server.Config{BcryptCost: bcrypt.MinCost,
-		LoginPerIP:   server.Rate{Burst: 1000, Every: time.Millisecond},
-		LoginPerUser: server.Rate{Burst: 1000, Every: time.Millisecond},
+		LoginPerIP:      server.Rate{Burst: 1000, Every: time.Millisecond},
+		LoginPerUser:    server.Rate{Burst: 1000, Every: time.Millisecond},
 		ShutdownTimeout: 2 * time.Second, UnavailableRetryAfter: time.Second}, be, be, log)
 	if err != nil {
 		t.Fatal(err)
@@ -230,4 +230,15 @@ func eventually(t *testing.T, within time.Duration, what string, pred func() boo
 		}
 		time.Sleep(5 * time.Millisecond) // polling a predicate with a deadline
 	}
+}
+
+// startCluster is three embedded NATS nodes routed on loopback.
+func startCluster(t *testing.T) *natstest.Cluster {
+	t.Helper()
+	c, err := natstest.StartCluster(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	return c
 }
