@@ -59,6 +59,9 @@ type Config struct {
 	UnavailableRetryAfter time.Duration
 }
 
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config { return c.withDefaults() }
+
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr

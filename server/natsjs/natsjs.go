@@ -203,7 +203,7 @@ func (b *Backend) setup(ctx context.Context) error {
 	b.js = js
 	ctx, cancel := context.WithTimeout(ctx, 4*b.cfg.Timeout)
 	defer cancel()
-	b.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	want := jetstream.StreamConfig{
 		Name:              b.cfg.Stream,
 		Description:       "tidings-server: every user's messages, one subject per user",
 		Subjects:          []string{b.cfg.SubjectPrefix + ".>"},
@@ -214,15 +214,29 @@ func (b *Backend) setup(ctx context.Context) error {
 		Storage:           jetstream.FileStorage,
 		Replicas:          b.cfg.Replicas,
 		Duplicates:        2 * time.Minute,
-	})
+	}
+	// An existing stream is used as it is: one instance (or a "user add")
+	// started with other flags must not change the replicas or the
+	// retention of a stream the others use. Change them with the nats CLI.
+	b.stream, err = js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		b.stream, err = js.CreateStream(ctx, want)
+	}
 	if err != nil {
 		return fmt.Errorf("natsjs: stream %s: %w", b.cfg.Stream, err)
 	}
+	if got := b.stream.CachedInfo().Config; got.Replicas != want.Replicas || got.MaxAge != want.MaxAge || got.MaxMsgsPerSubject != want.MaxMsgsPerSubject {
+		b.log.Warn("stream exists with other settings; keeping them", "stream", want.Name,
+			"replicas", got.Replicas, "max_age", got.MaxAge, "max_per_user", got.MaxMsgsPerSubject)
+	}
 	kv := func(suffix, desc string) (jetstream.KeyValue, error) {
 		name := b.cfg.BucketPrefix + "_" + suffix
-		k, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
-		})
+		k, err := js.KeyValue(ctx, name)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			k, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: name, Description: desc, History: 1, Storage: jetstream.FileStorage, Replicas: b.cfg.Replicas,
+			})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("natsjs: bucket %s: %w", name, err)
 		}
