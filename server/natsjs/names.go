@@ -3,6 +3,8 @@ package natsjs
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tidings-app/tidings/server/store"
 )
 
 // Names are [A-Za-z0-9._@-] (store.ValidName). A NATS subject token cannot
@@ -26,31 +28,33 @@ func encodeName(name string) string {
 	return b.String()
 }
 
-// decodeName reverses encodeName; ok is false for a token it cannot have made.
+// decodeName reverses encodeName; ok is false for a token it cannot have
+// made (a raw '.' or '@', a bad escape, or not a valid name once decoded).
 func decodeName(tok string) (string, bool) {
-	if !strings.Contains(tok, "=") {
-		return tok, tok != ""
-	}
 	var b strings.Builder
 	for i := 0; i < len(tok); i++ {
-		if tok[i] != '=' {
-			b.WriteByte(tok[i])
-			continue
-		}
-		if i+3 > len(tok) {
+		switch c := tok[i]; c {
+		case '.', '@':
 			return "", false
-		}
-		switch tok[i+1 : i+3] {
-		case "2E":
-			b.WriteByte('.')
-		case "40":
-			b.WriteByte('@')
+		case '=':
+			if i+3 > len(tok) {
+				return "", false
+			}
+			switch tok[i+1 : i+3] {
+			case "2E":
+				b.WriteByte('.')
+			case "40":
+				b.WriteByte('@')
+			default:
+				return "", false
+			}
+			i += 2
 		default:
-			return "", false
+			b.WriteByte(c)
 		}
-		i += 2
 	}
-	return b.String(), true
+	name := b.String()
+	return name, store.ValidName(name)
 }
 
 // userSubject is the stream subject of user's messages.
