@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 LDFLAGS := -X main.version=$(VERSION)
 OUT     := out
 
-.PHONY: all deps build test fmt-check vet reliability demo bench icons clean \
+.PHONY: all deps build test fmt-check vet reliability demo bench bench-nats icons clean \
         package package-linux package-windows package-test sign-test cross-check screenshots
 
 all: build
@@ -93,6 +93,10 @@ cross-check:
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
 	  $(GO) build -ldflags "-H=windowsgui $(LDFLAGS)" -o $(OUT)/cross/tidings.exe ./cmd/tidings
 	@file $(OUT)/cross/tidings.exe 2>/dev/null || true
+
+# embedded vs nats backend, same load, side by side (in-process, loopback)
+bench-nats:
+	$(GO) run ./bench/natsload -n 2000 -users 100 -rate 200 -for 5s
 
 clean:
 	rm -rf $(OUT)

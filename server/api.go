@@ -60,6 +60,9 @@ func clientIP(r *http.Request) string {
 // handleLogin: POST /api/login. Unknown users and wrong passwords get the
 // same answer after the same bcrypt work.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
 	ip := clientIP(r)
 	if ok, wait := s.perIP.allow(ip); !ok {
 		s.log.Warn("login rate limited", "ip", ip)
@@ -122,6 +125,9 @@ func safeName(n string) string {
 // handleLogout: POST /api/logout revokes the session token and closes its
 // sockets with 4001.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
 	tok, ok := bearer(r)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "missing bearer token")
@@ -145,6 +151,9 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 // handlePublish: POST /api/publish with a publisher token.
 func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
 	start := s.now()
 	tok, ok := bearer(r)
 	if !ok {

@@ -54,7 +54,13 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // default 10 s
 	IdleTimeout       time.Duration // keep-alive HTTP connections, default 60 s
 	ShutdownTimeout   time.Duration // graceful shutdown bound, default 10 s
+	// UnavailableRetryAfter is the Retry-After sent with a 503 while the
+	// broker is not ready (hub.Readiness), default 2 s.
+	UnavailableRetryAfter time.Duration
 }
+
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config { return c.withDefaults() }
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
@@ -101,5 +107,6 @@ func (c Config) withDefaults() Config {
 	dur(&c.ReadHeaderTimeout, 10*time.Second)
 	dur(&c.IdleTimeout, 60*time.Second)
 	dur(&c.ShutdownTimeout, 10*time.Second)
+	dur(&c.UnavailableRetryAfter, 2*time.Second)
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,13 +42,14 @@ type Server struct {
 
 	pubMu sync.Mutex // serialises store+fan-out so each user's frames go out in id order
 
-	mu      sync.Mutex
-	clients map[*client]struct{}
-	closing bool
-	live    sync.WaitGroup // open sockets
-	bg      sync.WaitGroup // pinger, janitor
-	stop    chan struct{}
-	stopped sync.Once
+	mu       sync.Mutex
+	clients  map[*client]struct{}
+	closing  bool
+	notReady error          // the broker's Ready() as last seen; nil = ready
+	live     sync.WaitGroup // open sockets
+	bg       sync.WaitGroup // pinger, janitor
+	stop     chan struct{}
+	stopped  sync.Once
 }
 
 // New builds a server over st. A nil broker means an in-process hub.Local;
@@ -78,10 +80,48 @@ func New(cfg Config, st store.Store, broker hub.Broker, log *slog.Logger) (*Serv
 		WriteBufferPool:  &sync.Pool{},
 		CheckOrigin:      func(*http.Request) bool { return true }, // checked before Upgrade
 	}
+	if r, ok := broker.(hub.Readiness); ok {
+		s.notReady = r.Ready()
+		r.OnChange(func() { s.readinessChanged(r.Ready()) })
+	}
 	s.bg.Add(2)
 	go s.pinger()
 	go s.janitor()
 	return s, nil
+}
+
+// Ready returns nil when the instance accepts sockets, else why not.
+func (s *Server) Ready() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notReady
+}
+
+// readinessChanged records the broker's readiness; on losing it every open
+// socket is closed with CloseRetryElsewhere so its client moves to a healthy
+// instance (stored messages are replayed there with since=).
+func (s *Server) readinessChanged(err error) {
+	s.mu.Lock()
+	was := s.notReady
+	s.notReady = err
+	s.mu.Unlock()
+	switch {
+	case err != nil && was == nil:
+		s.log.Warn("not ready: closing sockets with retry-elsewhere", "err", err)
+		s.each(func(c *client) { c.closeWith(proto.CloseRetryElsewhere, "instance unavailable") })
+	case err == nil && was != nil:
+		s.log.Info("ready again")
+	}
+}
+
+// unavailable answers 503 with Retry-After when the instance is not ready.
+func (s *Server) unavailable(w http.ResponseWriter) bool {
+	if s.Ready() == nil {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter(s.cfg.UnavailableRetryAfter)))
+	writeError(w, http.StatusServiceUnavailable, "instance unavailable, retry later")
+	return true
 }
 
 // Config returns the effective configuration (defaults filled in).
@@ -96,6 +136,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+proto.PathWS, s.handleWS)
 	mux.HandleFunc("GET "+proto.PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if s.Ready() != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("unavailable\n"))
+			return
+		}
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET "+proto.PathMetrics, promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
@@ -186,16 +232,22 @@ func (s *Server) ConnectedClients() int {
 	return len(s.clients)
 }
 
-func (s *Server) register(c *client) bool {
+// register adds c to the open sockets, or returns the close code and text
+// it must be sent instead (shutting down, or not ready). Checked under s.mu,
+// so a socket is either refused or seen by Shutdown and readinessChanged.
+func (s *Server) register(c *client) (code int, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return websocket.CloseGoingAway, "server shutting down"
+	}
+	if s.notReady != nil {
+		return proto.CloseRetryElsewhere, "instance unavailable"
 	}
 	s.clients[c] = struct{}{}
 	s.live.Add(1)
 	s.m.clients.Inc()
-	return true
+	return 0, ""
 }
 
 func (s *Server) deregister(c *client) {

@@ -26,6 +26,9 @@ const maxPendingHeartbeats = 4
 // (400); then upgrades, subscribes, replays what is stored after since, and
 // goes live.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
 	if !s.originAllowed(r) {
 		writeError(w, http.StatusForbidden, "origin not allowed")
 		return
@@ -65,8 +68,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	c := &client{s: s, ws: ws, user: t.User, token: h, lastID: since, writing: true}
-	if !s.register(c) {
-		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), s.now().Add(s.cfg.WriteWait))
+	if code, text := s.register(c); code != 0 {
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), s.now().Add(s.cfg.WriteWait))
 		ws.Close()
 		return
 	}

@@ -36,6 +36,7 @@ func (g *groupList) Set(v string) error { *g = append(*g, strings.Split(v, ",").
 func runUser(ctx context.Context, args []string, env Env) error {
 	sub, args := first(args)
 	fs, data := newFlags("user "+sub, env)
+	bf := addBackendFlags(fs)
 	var groups groupList
 	if sub == "add" {
 		fs.Var(&groups, "group", "group to join (repeatable, or comma-separated)")
@@ -51,7 +52,7 @@ func runUser(ctx context.Context, args []string, env Env) error {
 	if len(pos) != want {
 		return errUsage
 	}
-	st, err := store.OpenSQLite(ctx, dataDir(*data, env))
+	st, _, err := bf.open(ctx, dataDir(*data, env), env, store.Retention{}, env.Logger)
 	if err != nil {
 		return err
 	}
@@ -141,6 +142,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 	sub, args := first(args)
 	fs, data := newFlags("token "+sub, env)
 	publisher := fs.String("publisher", "", "publisher name")
+	bf := addBackendFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -151,7 +153,7 @@ func runToken(ctx context.Context, args []string, env Env) error {
 	if !store.ValidName(*publisher) {
 		return fmt.Errorf("publisher name %q: use 1-64 letters, digits, '.', '_', '-' or '@'", *publisher)
 	}
-	st, err := store.OpenSQLite(ctx, dataDir(*data, env))
+	st, _, err := bf.open(ctx, dataDir(*data, env), env, store.Retention{}, env.Logger)
 	if err != nil {
 		return err
 	}

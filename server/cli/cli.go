@@ -51,7 +51,13 @@ const usage = `usage: tidings-server COMMAND [flags]
        [--priority 1-5] [--url URL] [--topic T] [--markdown] [TITLE] BODY
 
 Every command takes --data DIR (default: $TIDINGS_DATA, else the user data dir).
-Env: TIDINGS_DATA, TIDINGS_ADDR (serve), TIDINGS_SERVER, TIDINGS_TOKEN (send).
+serve, user and token take the backend flags:
+  --backend embedded|nats          default embedded (SQLite in --data)
+  --nats URL[,URL…]                NATS JetStream shared by several instances
+  --nats-creds FILE  --nats-tls-ca FILE (repeatable)  --nats-tls-cert F --nats-tls-key F
+  --nats-replicas N                stream/bucket replicas (3 on a 3-node cluster)
+Env: TIDINGS_DATA, TIDINGS_ADDR (serve), TIDINGS_SERVER, TIDINGS_TOKEN (send),
+     TIDINGS_BACKEND, TIDINGS_NATS, TIDINGS_NATS_CREDS.
 `
 
 // Run runs one command and returns the process exit code.

@@ -7,7 +7,6 @@ import (
 	"net"
 
 	"github.com/tidings-app/tidings/server"
-	"github.com/tidings-app/tidings/server/store"
 )
 
 func runServe(ctx context.Context, args []string, env Env) error {
@@ -16,6 +15,7 @@ func runServe(ctx context.Context, args []string, env Env) error {
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM)")
 	key := fs.String("tls-key", "", "TLS key (PEM)")
 	verbose := fs.Bool("verbose", false, "debug logs")
+	bf := addBackendFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -32,12 +32,12 @@ func runServe(ctx context.Context, args []string, env Env) error {
 		}
 		log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 	}
-	st, err := store.OpenSQLite(ctx, dataDir(*data, env))
+	st, broker, err := bf.open(ctx, dataDir(*data, env), env, server.Config{}.Defaults().Retention, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(cfg, st, nil, log)
+	srv, err := server.New(cfg, st, broker, log)
 	if err != nil {
 		return err
 	}

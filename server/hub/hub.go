@@ -90,3 +90,15 @@ func (l *Local) Subscribers(user string) int {
 	defer l.mu.RUnlock()
 	return len(l.subs[user])
 }
+
+// Readiness is implemented by brokers that depend on something outside the
+// process (a NATS connection) and can become unable to deliver. The server
+// fails /healthz, refuses new sockets and closes open ones with
+// proto.CloseRetryElsewhere while Ready returns an error.
+type Readiness interface {
+	// Ready returns nil when the broker delivers, else why it does not.
+	Ready() error
+	// OnChange registers fn, called from any goroutine after Ready may
+	// have changed. fn must not block.
+	OnChange(fn func())
+}
