@@ -277,8 +277,13 @@ func (c *client) writeLoop() {
 				c.queue = nil // an idle socket holds no backing array
 			}
 			c.mu.Unlock()
-			if e.ID > c.lastID { // else already replayed
+			if e.ID > c.lastID {
 				err = c.writeFrame(e.ID, e.Frame, e.Published)
+			} else if !e.Published.IsZero() {
+				// Already written by the replay, which raced this live
+				// publish: it still counts once in the publish-to-write
+				// latency, measured now (an upper bound).
+				c.s.m.latency.Observe(c.s.now().Sub(e.Published).Seconds())
 			}
 		default:
 			c.writing = false
