@@ -93,7 +93,7 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 		Server:        acct.Server,
 		Account:       acct.Key(),
 		Adapter:       adapter,
-		Token:         conn.NewSecret(tok.Reveal()),
+		Token:         tok,
 		LastID:        last,
 		RecentIDs:     recent,
 		CAFile:        acct.CAFile,

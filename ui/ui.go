@@ -12,10 +12,10 @@ package ui
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/secret"
 )
 
 // State is the connection state as the UI shows it. cmd/tidings maps the
@@ -105,30 +105,12 @@ const (
 	ProtocolNtfy    Protocol = "ntfy"
 )
 
-// Secret holds a password or token. It prints as REDACTED so it cannot
-// leak into logs or error messages; Reveal returns the value.
-type Secret struct{ v string }
+// Secret is a password or token typed into the login window (package
+// secret): it prints as REDACTED everywhere; Reveal returns it.
+type Secret = secret.Value
 
 // NewSecret wraps s.
-func NewSecret(s string) Secret { return Secret{v: s} }
-
-// Reveal returns the secret text.
-func (s Secret) Reveal() string { return s.v }
-
-// Empty reports whether the secret is empty.
-func (s Secret) Empty() bool { return s.v == "" }
-
-// String redacts.
-func (s Secret) String() string { return "REDACTED" }
-
-// GoString redacts, for %#v.
-func (s Secret) GoString() string { return "REDACTED" }
-
-// LogValue redacts in log/slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
-// MarshalText redacts, so encoders never write the secret.
-func (s Secret) MarshalText() ([]byte, error) { return []byte("REDACTED"), nil }
+func NewSecret(s string) Secret { return secret.New(s) }
 
 // LoginRequest is what the login window collects. Exactly one of Password
 // and Token is set.
