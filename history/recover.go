@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// fullChecks counts quick_check runs (for tests of the clean-close marker).
+var fullChecks atomic.Int64
 
 // ErrCorrupt means SQLite's quick_check found the database damaged.
 var ErrCorrupt = errors.New("history: database is corrupt")
@@ -20,6 +24,7 @@ var ErrCorrupt = errors.New("history: database is corrupt")
 // b-tree structure (it skips only the index-versus-table comparison of the
 // full integrity_check). It also surfaces "file is not a database".
 func check(ctx context.Context, db *sql.DB) error {
+	fullChecks.Add(1)
 	rows, err := db.QueryContext(ctx, `PRAGMA quick_check`)
 	if err != nil {
 		return fmt.Errorf("history: check database: %w", err)

@@ -234,9 +234,11 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
-	if err := check(ctx, db); err != nil {
-		db.Close()
-		return nil, err
+	if !cleanSinceClose(cfg.Path) {
+		if err := check(ctx, db); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if err := migrate(ctx, db, latestSchema); err != nil {
 		db.Close()
@@ -281,6 +283,11 @@ func (s *Store) Close() error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 		s.closeErr = s.db.Close()
+		if s.closeErr == nil && s.path != "" {
+			if err := markClean(s.path); err != nil {
+				s.log.Warn("history: cannot mark the database closed cleanly; the next start checks it in full", "err", err)
+			}
+		}
 	})
 	return s.closeErr
 }
