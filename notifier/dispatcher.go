@@ -31,6 +31,10 @@ type Config struct {
 
 	BurstLimit  int           // popups per source per window before summarising; default 3
 	BurstWindow time.Duration // default 10 s
+	// BurstMaxWait: a source in summary mode is summarised once it has been
+	// quiet for BurstWindow, so one storm gives one summary; a storm that
+	// goes on still gets one at least this often. Default 60 s.
+	BurstMaxWait time.Duration
 	MergeWindow time.Duration // identical messages within it are merged; default 30 s
 
 	CatchUpLimit   int           // a catch-up batch larger than this becomes one popup; default 3
@@ -60,6 +64,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BurstWindow <= 0 {
 		c.BurstWindow = 10 * time.Second
+	}
+	if c.BurstMaxWait <= 0 {
+		c.BurstMaxWait = 60 * time.Second
 	}
 	if c.MergeWindow <= 0 {
 		c.MergeWindow = 30 * time.Second

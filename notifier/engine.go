@@ -31,9 +31,10 @@ type engine struct {
 
 // burstWin counts the popups of one source within a window.
 type burstWin struct {
-	end   time.Time
-	shown int
-	held  []conn.Message
+	end    time.Time
+	shown  int
+	held   []conn.Message
+	heldAt time.Time // when the first held message came
 }
 
 // dupWin merges identical messages within a window.
@@ -105,7 +106,14 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 		out.popups = append(out.popups, single(m, dk))
 		return
 	}
+	// Held for the summary, which waits until the source is quiet for a
+	// window (one storm, one summary), but no longer than BurstMaxWait.
+	if len(w.held) == 0 {
+		w.heldAt = now
+	}
 	w.held = append(w.held, m)
+	w.end = minTime(now.Add(e.cfg.BurstWindow), w.heldAt.Add(e.cfg.BurstMaxWait))
+	e.note(w.end)
 }
 
 // tick flushes every window that ended by now.

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,18 +130,31 @@ func TestOtherSourcesAreNotHeldBackByOneSourcesBurst(t *testing.T) {
 	}
 }
 
-func TestAStormThatGoesOnGivesOneSummaryPerWindow(t *testing.T) {
-	h := newHarness(t, testConfig())
-	for i := range 40 { // one every second for 40 s
-		h.send(msg(fmt.Sprint("s", i), "ci", fmt.Sprint("build ", i)))
-		h.clk.advance(time.Second)
+func TestAStormIsSummarisedOnceWhenItCalmsDownAndAtLeastEveryMaxWait(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		seconds   int
+		summaries []string
+	}{
+		// one message a second; 3 singles first, then the rest is held
+		{"40 s storm: one summary after it", 40, []string{"37 new messages from ci"}},
+		{"130 s storm: one summary a minute, then the rest", 130,
+			[]string{"60 new messages from ci", "60 new messages from ci", "7 new messages from ci"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, testConfig()) // 3 per 10 s, max wait 60 s
+			for i := range tc.seconds {
+				h.send(msg(fmt.Sprint("s", i), "ci", fmt.Sprint("build ", i)))
+				h.clk.advance(time.Second)
+			}
+			h.runUntilIdle()
+			got := h.titles()
+			if len(got) != 3+len(tc.summaries) || !slices.Equal(got[3:], tc.summaries) {
+				t.Fatalf("popups = %q, want 3 singles then %q", got, tc.summaries)
+			}
+			h.assertEachMessageSettledOnce(ids("s", tc.seconds)...)
+		})
 	}
-	h.runUntilIdle()
-	got := h.titles()
-	if len(got) != 3+4 {
-		t.Fatalf("popups = %q, want 3 singles then one summary per 10 s window", got)
-	}
-	h.assertEachMessageSettledOnce(ids("s", 40)...)
 }
 
 func TestASourceWithinItsLimitGetsEveryPopup(t *testing.T) {
