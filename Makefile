@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 LDFLAGS := -X main.version=$(VERSION)
 OUT     := out
 
-.PHONY: all deps build test fmt-check vet reliability demo bench icons clean \
+.PHONY: all deps build test fmt-check vet reliability demo bench bench-build icons clean \
         package package-linux package-windows package-test sign-test cross-check
 
 all: build
@@ -42,6 +42,21 @@ reliability:
 
 demo: build
 	@scripts/demo
+
+# Benchmarks (bench/e2e): the real app under Xvfb in a private desktop, each
+# figure next to a baseline from the same run; writes BENCHMARKS.md. About
+# 10-15 min on 2 cores once built; BENCH_QUICK=1 scales it down (~4 min).
+bench-build: deps
+	@mkdir -p $(OUT)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(OUT)/tidings ./cmd/tidings
+	$(GO) build -o $(OUT)/baretray ./bench/baretray
+	$(GO) build -o $(OUT)/serverload ./bench/serverload
+	$(GO) build -o $(OUT)/history-bench ./bench/history
+	$(GO) build -o $(OUT)/bench-e2e ./bench/e2e
+
+bench: bench-build
+	$(OUT)/bench-e2e -app $(OUT)/tidings -bare $(OUT)/baretray -serverload $(OUT)/serverload \
+	  -history $(OUT)/history-bench -logs $(OUT)/bench -out BENCHMARKS.md
 
 icons:
 	cd assets/src && for f in *.svg; do n=$${f%.svg}; s=64; [ $$n = icon ] && s=256; \

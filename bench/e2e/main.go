@@ -65,6 +65,7 @@ func scaleFor(quick bool) scale {
 // opts are the harness's inputs.
 type opts struct {
 	app, bare, serverload string
+	historyBench          string
 	out, logDir           string
 	only                  []string
 }
@@ -75,9 +76,10 @@ func main() {
 	flag.StringVar(&o.app, "app", "out/tidings", "the tidings binary")
 	flag.StringVar(&o.bare, "bare", "out/baretray", "the bare Fyne tray app (bench/baretray)")
 	flag.StringVar(&o.serverload, "serverload", "out/serverload", "the bench/serverload binary (\"\" skips server capacity)")
+	flag.StringVar(&o.historyBench, "history", "out/history-bench", "the bench/history binary (\"\" skips it)")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file")
 	flag.StringVar(&o.logDir, "logs", "out/bench", "directory for the programs' logs")
-	flag.StringVar(&only, "only", "", "comma-separated subset: latency,idle,burst,scale,reconnect,server")
+	flag.StringVar(&only, "only", "", "comma-separated subset: latency,idle,burst,scale,reconnect,server,history")
 	flag.Parse()
 	if only != "" {
 		o.only = strings.Split(only, ",")
@@ -91,7 +93,7 @@ func main() {
 }
 
 func run(ctx context.Context, o opts, sc scale) error {
-	for _, p := range []*string{&o.app, &o.bare, &o.serverload} {
+	for _, p := range []*string{&o.app, &o.bare, &o.serverload, &o.historyBench} {
 		if *p == "" {
 			continue
 		}
@@ -122,7 +124,7 @@ func run(ctx context.Context, o opts, sc scale) error {
 		fn   func(ctx context.Context, t *tb, o opts, sc scale, r *report)
 	}{
 		{"idle", benchIdle}, {"latency", benchLatency}, {"burst", benchBurst},
-		{"scale", benchScale}, {"reconnect", benchReconnect}, {"server", benchServer},
+		{"scale", benchScale}, {"reconnect", benchReconnect}, {"server", benchServer}, {"history", benchHistoryProgram},
 	}
 	for _, s := range steps {
 		if !want(s.name) || ctx.Err() != nil {

@@ -55,6 +55,9 @@ func ratio(v, base float64) string {
 	if base == 0 {
 		return "–"
 	}
+	if x := v / base; x < 0.1 {
+		return fmt.Sprintf("%.4f×", x)
+	}
 	return fmt.Sprintf("%.2f×", v/base)
 }
 
@@ -67,6 +70,7 @@ var sections = []struct{ key, title string }{
 	{"scale", "4. History scale"},
 	{"reconnect", "5. Reconnect"},
 	{"server", "6. Server capacity"},
+	{"history", "Appendix: the history package's figures program"},
 }
 
 func (r *report) write(path string) error {
@@ -84,7 +88,7 @@ func (r *report) write(path string) error {
 	fmt.Fprintf(&b, "| Go | %s |\n| mode | %s |\n| load average at the end | %s |\n", runtime.Version(), mode, loadAvg())
 	fmt.Fprintf(&b, "| steps | %s |\n\n", strings.Join(r.took, ", "))
 	fmt.Fprintf(&b, "Reproduce: `make bench` (full, about 10–15 min on 2 cores once built) or `BENCH_QUICK=1 make bench` (about 4 min).\n")
-	fmt.Fprintf(&b, "One part only: `make bench-build && go run ./bench/e2e -only latency,idle` (parts: latency, idle, burst, scale, reconnect, server).\n\n")
+	fmt.Fprintf(&b, "One part only: `make bench-build && go run ./bench/e2e -only latency,idle` (parts: latency, idle, burst, scale, reconnect, server, history).\n\n")
 	if len(r.failures) > 0 {
 		fmt.Fprintf(&b, "**Failed in this run:** %s\n\n", strings.Join(r.failures, "; "))
 	}
@@ -107,6 +111,10 @@ func (r *report) write(path string) error {
 			b.WriteString("\n")
 		}
 		for _, n := range r.notes[s.key] {
+			if s.key == "history" {
+				fmt.Fprintf(&b, "%s\n", n)
+				continue
+			}
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 		b.WriteString("\n")
