@@ -124,11 +124,24 @@ type floorClient struct {
 	bus  *dbus.Conn
 	done chan struct{}
 	got  atomic.Int64
+
+	mu      sync.Mutex
+	arrived map[string]time.Time // title → when its frame was decoded
+}
+
+// arrivedAt returns when the frame titled title was decoded.
+func (f *floorClient) arrivedAt(title string) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at, ok := f.arrived[title]
+	return at, ok
 }
 
 const floorApp = "floor"
 
-func startFloor(t *tb, srv *servertest.Server, token string, busAddr string) *floorClient {
+// startFloor connects the floor client; with notify false it only decodes
+// and counts frames (the burst's baseline needs no popups).
+func startFloor(t *tb, srv *servertest.Server, token string, busAddr string, notify bool) *floorClient {
 	h := http.Header{"Authorization": {"Bearer " + token}}
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr+proto.PathWS, h)
 	if err != nil {
@@ -138,7 +151,7 @@ func startFloor(t *tb, srv *servertest.Server, token string, busAddr string) *fl
 	if err != nil {
 		t.Fatalf("floor client: bus: %v", err)
 	}
-	f := &floorClient{ws: ws, bus: bus, done: make(chan struct{})}
+	f := &floorClient{ws: ws, bus: bus, done: make(chan struct{}), arrived: map[string]time.Time{}}
 	icon := dbus.MakeVariant(struct {
 		W, H, Stride int32
 		Alpha        bool
@@ -155,6 +168,13 @@ func startFloor(t *tb, srv *servertest.Server, token string, busAddr string) *fl
 			}
 			kind, m, err := proto.DecodeFrame(b)
 			if err != nil || kind != proto.FrameMessage {
+				continue
+			}
+			f.mu.Lock()
+			f.arrived[m.Title] = time.Now()
+			f.mu.Unlock()
+			if !notify {
+				f.got.Add(1)
 				continue
 			}
 			hints := map[string]dbus.Variant{"urgency": dbus.MakeVariant(byte(1)),
@@ -195,12 +215,13 @@ type latencyRun struct {
 	rate, achieved float64
 	dur            time.Duration
 	app, floor     dist
+	frame          dist // publish → the floor client decoded the frame
 }
 
 // runLatency publishes at rate for dur, each message with its own title and
 // source (so the app's per-source burst control never summarises them),
 // and matches each to the Notify calls of the app and of the floor client.
-func runLatency(ctx context.Context, t *tb, pub *publisher, bus *desktoptest.Notifications, user string, rate float64, dur time.Duration) latencyRun {
+func runLatency(ctx context.Context, t *tb, pub *publisher, bus *desktoptest.Notifications, floor *floorClient, user string, rate float64, dur time.Duration) latencyRun {
 	n := max(1, int(rate*dur.Seconds()))
 	prefix := fmt.Sprintf("L%g-", rate)
 	title := func(i int) string { return fmt.Sprintf("%s%06d", prefix, i) }
@@ -240,6 +261,12 @@ func runLatency(ctx context.Context, t *tb, pub *publisher, bus *desktoptest.Not
 			appD = append(appD, d)
 		}
 	}
+	var frameD []time.Duration
+	for i := range n {
+		if at, ok := floor.arrivedAt(title(i)); ok && !sent[i].IsZero() {
+			frameD = append(frameD, at.Sub(sent[i]))
+		}
+	}
 	return latencyRun{rate: rate, achieved: achieved, dur: dur,
-		app: distOf(appD, n-len(appD)), floor: distOf(floorD, n-len(floorD))}
+		app: distOf(appD, n-len(appD)), floor: distOf(floorD, n-len(floorD)), frame: distOf(frameD, n-len(frameD))}
 }

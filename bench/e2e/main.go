@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -44,6 +45,7 @@ type scale struct {
 	burst          int
 	historyN       int
 	reconnects     int
+	core           time.Duration
 	serverClients  int
 	serverBaseline int
 }
@@ -56,10 +58,10 @@ type rateDur struct {
 func scaleFor(quick bool) scale {
 	if quick {
 		return scale{quick: true, latency: []rateDur{{1, 10 * time.Second}, {100, 10 * time.Second}, {1000, 5 * time.Second}},
-			idle: 15 * time.Second, burst: 2000, historyN: 20_000, reconnects: 2, serverClients: 2000, serverBaseline: 100}
+			idle: 15 * time.Second, burst: 2000, historyN: 20_000, reconnects: 2, core: 5 * time.Second, serverClients: 2000, serverBaseline: 100}
 	}
 	return scale{latency: []rateDur{{1, 60 * time.Second}, {100, 60 * time.Second}, {1000, 15 * time.Second}},
-		idle: 60 * time.Second, burst: 10_000, historyN: 100_000, reconnects: 5, serverClients: 10_000, serverBaseline: 100}
+		idle: 60 * time.Second, burst: 10_000, historyN: 100_000, reconnects: 5, core: 20 * time.Second, serverClients: 10_000, serverBaseline: 100}
 }
 
 // opts are the harness's inputs.
@@ -79,15 +81,22 @@ func main() {
 	flag.StringVar(&o.historyBench, "history", "out/history-bench", "the bench/history binary (\"\" skips it)")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file")
 	flag.StringVar(&o.logDir, "logs", "out/bench", "directory for the programs' logs")
-	flag.StringVar(&only, "only", "", "comma-separated subset: latency,idle,burst,scale,reconnect,server,history")
+	flag.StringVar(&only, "only", "", "comma-separated subset: latency,idle,core,burst,scale,reconnect,server,history")
 	flag.Parse()
 	if only != "" {
 		o.only = strings.Split(only, ",")
+	}
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" { // where the harness itself spends its CPU
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o, scaleFor(os.Getenv("BENCH_QUICK") == "1")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -123,7 +132,7 @@ func run(ctx context.Context, o opts, sc scale) error {
 		name string
 		fn   func(ctx context.Context, t *tb, o opts, sc scale, r *report)
 	}{
-		{"idle", benchIdle}, {"latency", benchLatency}, {"burst", benchBurst},
+		{"idle", benchIdle}, {"latency", benchLatency}, {"core", benchCore}, {"burst", benchBurst},
 		{"scale", benchScale}, {"reconnect", benchReconnect}, {"server", benchServer}, {"history", benchHistoryProgram},
 	}
 	for _, s := range steps {

@@ -88,7 +88,7 @@ func (r *report) write(path string) error {
 	fmt.Fprintf(&b, "| Go | %s |\n| mode | %s |\n| load average at the end | %s |\n", runtime.Version(), mode, loadAvg())
 	fmt.Fprintf(&b, "| steps | %s |\n\n", strings.Join(r.took, ", "))
 	fmt.Fprintf(&b, "Reproduce: `make bench` (full, about 10–15 min on 2 cores once built) or `BENCH_QUICK=1 make bench` (about 4 min).\n")
-	fmt.Fprintf(&b, "One part only: `make bench-build && go run ./bench/e2e -only latency,idle` (parts: latency, idle, burst, scale, reconnect, server, history).\n\n")
+	fmt.Fprintf(&b, "One part only: `make bench-build && go run ./bench/e2e -only latency,idle` (parts: latency, idle, core, burst, scale, reconnect, server, history).\n\n")
 	if len(r.failures) > 0 {
 		fmt.Fprintf(&b, "**Failed in this run:** %s\n\n", strings.Join(r.failures, "; "))
 	}
