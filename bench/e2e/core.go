@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -21,7 +23,7 @@ import (
 // harness process instead of the tidings binary: the difference between
 // the two is what the UI side of the app (tray refreshes, Fyne) costs.
 func benchCore(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
-	r := newRig(t, "core")
+	r := newRigWith(t, "core", startDaemon(t, o.logDir))
 	dir := t.TempDir()
 	hist, err := history.Open(ctx, history.Config{Path: filepath.Join(dir, history.FileName)})
 	if err != nil {
@@ -56,11 +58,12 @@ func benchCore(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the client did not connect")
 	}
-	floor := startFloor(t, r.srv, sessionToken(t, r.srv, r.user), desktoptest.Require(t).BusAddr, true)
-	runLatency(ctx, t, r.pub, r.bus, floor, r.user, 20, time.Second)
+	r.srv.AddUser("floor", password)
+	floor := startFloor(t, r.srv, sessionToken(t, r.srv, "floor"), desktoptest.Require(t).BusAddr, true)
+	pairLatency(ctx, t, r.pub, r.bus, floor, r.user, "floor", 20, time.Second)
 	const rate = 100
 	fmt.Fprintf(os.Stderr, "  core: %d msg/s for %v\n", rate, sc.core)
-	lr := runLatency(ctx, t, r.pub, r.bus, floor, r.user, rate, sc.core)
+	lr := pairLatency(ctx, t, r.pub, r.bus, floor, r.user, "floor", rate, sc.core)
 	rep.add(figure{section: "latency", name: "core only (client package, no UI): p50 at 100 msg/s", value: ms(lr.app.p50), target: "–",
 		baseline: ms(lr.floor.p50), ratio: ratio(float64(lr.app.p50), float64(lr.floor.p50))})
 	rep.add(figure{section: "latency", name: "core only (client package, no UI): p99 at 100 msg/s", value: ms(lr.app.p99), target: "–",
