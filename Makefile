@@ -53,10 +53,11 @@ bench-build: deps
 	$(GO) build -o $(OUT)/serverload ./bench/serverload
 	$(GO) build -o $(OUT)/history-bench ./bench/history
 	$(GO) build -o $(OUT)/bench-e2e ./bench/e2e
+	cd interop/gotify && $(GO) build -o ../../$(OUT)/gotifyload ./cmd/gotifyload
 
 bench: bench-build
 	$(OUT)/bench-e2e -app $(OUT)/tidings -bare $(OUT)/baretray -serverload $(OUT)/serverload \
-	  -history $(OUT)/history-bench -logs $(OUT)/bench -out BENCHMARKS.md
+	  -history $(OUT)/history-bench -gotifyload $(OUT)/gotifyload -logs $(OUT)/bench -out BENCHMARKS.md
 
 icons:
 	cd assets/src && for f in *.svg; do n=$${f%.svg}; s=64; [ $$n = icon ] && s=256; \

@@ -68,6 +68,7 @@ func scaleFor(quick bool) scale {
 type opts struct {
 	app, bare, serverload string
 	historyBench          string
+	gotifyload            string
 	out, logDir           string
 	only                  []string
 }
@@ -79,6 +80,7 @@ func main() {
 	flag.StringVar(&o.bare, "bare", "out/baretray", "the bare Fyne tray app (bench/baretray)")
 	flag.StringVar(&o.serverload, "serverload", "out/serverload", "the bench/serverload binary (\"\" skips server capacity)")
 	flag.StringVar(&o.historyBench, "history", "out/history-bench", "the bench/history binary (\"\" skips it)")
+	flag.StringVar(&o.gotifyload, "gotifyload", "out/gotifyload", "the interop/gotify/cmd/gotifyload binary, the Gotify peer (\"\" skips it)")
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report file")
 	flag.StringVar(&o.logDir, "logs", "out/bench", "directory for the programs' logs")
 	flag.StringVar(&only, "only", "", "comma-separated subset: latency,idle,core,burst,scale,reconnect,server,history")
@@ -102,7 +104,7 @@ func main() {
 }
 
 func run(ctx context.Context, o opts, sc scale) error {
-	for _, p := range []*string{&o.app, &o.bare, &o.serverload, &o.historyBench} {
+	for _, p := range []*string{&o.app, &o.bare, &o.serverload, &o.historyBench, &o.gotifyload} {
 		if *p == "" {
 			continue
 		}
