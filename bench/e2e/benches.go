@@ -141,7 +141,7 @@ func benchLatency(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		rep.note("latency", "%g msg/s for %v: %d messages, publishing achieved %.1f msg/s; popups matched: tidings %d (missing %d), floor %d (missing %d).",
 			rd.rate, rd.dur, lr.n, lr.achieved, lr.app.n, lr.app.missing, lr.floor.n, lr.floor.missing)
 	}
-	rep.note("latency", "End point: a real notification daemon, dunst (C), drawing on the Xvfb display, with dbus-monitor on the session bus "+
+	rep.note("latency", "End point: a real notification daemon, dunst 1.9 (C), configured with an empty format so it answers each Notify and draws nothing, with dbus-monitor on the session bus "+
 		"timestamping each Notify call as the bus hands it over (wall clock, µs). The harness's own godbus recorder is not used here: godbus decodes "+
 		"the app's 16 KiB image-data hint byte by byte through reflection (~10 ms per popup on this machine), which alone saturates 2 cores at 100 msg/s.")
 	rep.note("latency", "Path: the harness publishes (HTTP POST /api/publish over keep-alive loopback connections, open loop: message i is due at i/rate) → "+
@@ -151,7 +151,7 @@ func benchLatency(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 	rep.note("latency", "Baseline (floor): in the same run, right after tidings' run at each rate (same rate, same duration, same daemon), a raw "+
 		"gorilla/websocket client in the harness, logged in as another user, that decodes each frame and calls the same Notify method with a "+
 		"payload of the same size (64×64 image-data hint) and nothing else: no history, no policy. Both stay connected throughout; each run "+
-		"publishes to one of the two users only, so each has the daemon to itself. The ratio is tidings / floor.")
+		"publishes to one of the two users only, so each has the daemon to itself, and each starts after the daemon has been quiet for 1 s. The ratio is tidings / floor.")
 	rep.note("latency", "Burst control (more than 3 popups per source in 10 s become a summary) would hide popups, so every message has its own "+
 		"title and source (topic); each is matched to its Notify by title.")
 	if sc.latency[len(sc.latency)-1].dur < 60*time.Second || sc.latency[0].dur < 60*time.Second {

@@ -225,7 +225,9 @@ type latencyRun struct {
 // each has the notification daemon to itself. It returns the app's figures
 // from the first run and the floor's from the second.
 func pairLatency(ctx context.Context, t *tb, pub *publisher, bus endpoint, floor *floorClient, appUser, floorUser string, rate float64, dur time.Duration) latencyRun {
+	quiet(ctx, bus)
 	a := runLatency(ctx, t, pub, bus, floor, appUser, rate, dur)
+	quiet(ctx, bus)
 	f := runLatency(ctx, t, pub, bus, floor, floorUser, rate, dur)
 	a.floor, a.frame = f.floor, f.frame
 	a.achieved = min(a.achieved, f.achieved)
