@@ -6,7 +6,7 @@ VERSION := $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 LDFLAGS := -X main.version=$(VERSION)
 OUT     := out
 
-.PHONY: all deps build test fmt-check vet reliability demo bench bench-nats icons clean \
+.PHONY: all deps build test fmt-check vet reliability demo bench bench-build bench-nats icons clean \
         package package-linux package-windows package-test sign-test cross-check screenshots
 
 all: build
@@ -48,6 +48,22 @@ demo: build
 screenshots: build
 	@scripts/deps screenshots
 	scripts/screenshots
+
+# Benchmarks (bench/e2e): the real app under Xvfb in a private desktop, each
+# figure next to a baseline from the same run; writes BENCHMARKS.md. About
+# 10-15 min on 2 cores once built; BENCH_QUICK=1 scales it down (~4 min).
+bench-build: deps
+	@mkdir -p $(OUT)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(OUT)/tidings ./cmd/tidings
+	$(GO) build -o $(OUT)/baretray ./bench/baretray
+	$(GO) build -o $(OUT)/serverload ./bench/serverload
+	$(GO) build -o $(OUT)/history-bench ./bench/history
+	$(GO) build -o $(OUT)/bench-e2e ./bench/e2e
+	cd interop/gotify && $(GO) build -o ../../$(OUT)/gotifyload ./cmd/gotifyload
+
+bench: bench-build
+	$(OUT)/bench-e2e -app $(OUT)/tidings -bare $(OUT)/baretray -serverload $(OUT)/serverload \
+	  -history $(OUT)/history-bench -gotifyload $(OUT)/gotifyload -logs $(OUT)/bench -out BENCHMARKS.md
 
 icons:
 	cd assets/src && for f in *.svg; do n=$${f%.svg}; s=64; [ $$n = icon ] && s=256; \

@@ -69,14 +69,21 @@ func Main(m *testing.M, needs Needs) int {
 		fmt.Fprintf(os.Stderr, "desktoptest: %v; desktop tests will be skipped (run `scripts/deps` to install what they need)\n", err)
 		return m.Run()
 	}
+	Adopt(env)
+	code := m.Run()
+	env.Close()
+	return code
+}
+
+// Adopt makes env the desktop Require returns and exports its variables
+// into this process's environment, as Main does. It is for programs that are
+// not tests (the benchmarks), which start a desktop with Start.
+func Adopt(env *Env) {
 	current = env
 	for _, kv := range env.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
-	code := m.Run()
-	env.Close()
-	return code
 }
 
 // Require returns the desktop of this test process, or skips the test when

@@ -91,6 +91,20 @@ func (n *Notifications) All() []Notification {
 	return append([]Notification(nil), n.got...)
 }
 
+// Len returns how many notifications were received so far.
+func (n *Notifications) Len() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.got)
+}
+
+// Changed returns a channel closed at the next Notify.
+func (n *Notifications) Changed() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.signal
+}
+
 // Wait returns the notifications received once pred holds for them, or
 // fails the test after timeout.
 func (n *Notifications) Wait(t testing.TB, timeout time.Duration, pred func([]Notification) bool) []Notification {

@@ -149,6 +149,33 @@ func (w *TrayWatcher) WaitItem(t testing.TB, timeout time.Duration) *TrayItem {
 	}
 }
 
+// Items returns every item registered so far, oldest first (items of
+// processes that have exited stay in the list).
+func (w *TrayWatcher) Items() []*TrayItem {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*TrayItem, 0, len(w.items))
+	for _, it := range w.items {
+		i := strings.Index(it, "/")
+		out = append(out, &TrayItem{conn: w.conn, Bus: it[:i], Path: dbus.ObjectPath(it[i:])})
+	}
+	return out
+}
+
+// Changed returns a channel closed at the next registration.
+func (w *TrayWatcher) Changed() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.signal
+}
+
+// PID returns the process id of the item's D-Bus connection.
+func (it *TrayItem) PID() (uint32, error) {
+	var pid uint32
+	err := it.conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, it.Bus).Store(&pid)
+	return pid, err
+}
+
 // Property reads one org.kde.StatusNotifierItem property.
 func (it *TrayItem) Property(name string) (any, error) {
 	v, err := it.conn.Object(it.Bus, it.Path).GetProperty(itemIface + "." + name)
