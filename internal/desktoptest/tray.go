@@ -162,13 +162,6 @@ func (w *TrayWatcher) Items() []*TrayItem {
 	return out
 }
 
-// Changed returns a channel closed at the next registration.
-func (w *TrayWatcher) Changed() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.signal
-}
-
 // PID returns the process id of the item's D-Bus connection.
 func (it *TrayItem) PID() (uint32, error) {
 	var pid uint32
