@@ -42,7 +42,9 @@ type TrayConfig struct {
 	History  History       // recent messages and unread count; may be nil
 	Settings SettingsStore // paused, DND and start-at-login flags; may be nil
 	Actions  TrayActions
-	// Interval is the least time between two refreshes (default 250 ms).
+	// Interval is the least time between two refreshes (default 1 s: the
+	// menu is rebuilt whole, which costs the app more than anything else
+	// when messages stream in).
 	Interval time.Duration
 	// Timeout bounds the store queries of one refresh (default 5 s).
 	Timeout time.Duration
@@ -55,7 +57,7 @@ type TrayConfig struct {
 
 func (c TrayConfig) withDefaults() TrayConfig {
 	if c.Interval <= 0 {
-		c.Interval = 250 * time.Millisecond
+		c.Interval = time.Second
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
