@@ -35,7 +35,7 @@ type Config struct {
 	// quiet for BurstWindow, so one storm gives one summary; a storm that
 	// goes on still gets one at least this often. Default 60 s.
 	BurstMaxWait time.Duration
-	MergeWindow time.Duration // identical messages within it are merged; default 30 s
+	MergeWindow  time.Duration // identical messages within it are merged; default 30 s
 
 	CatchUpLimit   int           // a catch-up batch larger than this becomes one popup; default 3
 	CatchUpGap     time.Duration // a batch ends after this quiet gap; default 2 s
