@@ -39,6 +39,7 @@ test: deps fmt-check vet
 reliability:
 	TIDINGS_KNOWN_FAILURES=1 $(GO) test -race -count=1 -timeout 10m -v -run 'TestReliability' ./conn/ 2>&1 | \
 	  grep -Ev '^(=== (RUN|PAUSE|CONT)|\s+helpers_test.go)'; exit $${PIPESTATUS[0]}
+	cd interop/gotify && TIDINGS_KNOWN_FAILURES=1 $(GO) test -race -count=1 -run 'Reliability' ./...
 
 demo: build
 	@scripts/demo
