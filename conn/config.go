@@ -58,6 +58,12 @@ type Config struct {
 	// CatchUpSkew: a message whose server time is older than the dial by
 	// more than this is marked CatchUp. Default 5 s.
 	CatchUpSkew time.Duration
+	// CatchUpRecheck: this long after a REST catch-up (Gotify) it is run
+	// once more from the same point. A server that answers the upgrade
+	// before it registers the stream (Gotify does) pushes a message stored
+	// in between to nobody, after the first catch-up looked; the re-check
+	// fetches it. Default 1 s.
+	CatchUpRecheck time.Duration
 	// MaxAttempts is the number of dials in a run of failures after which
 	// the Supervisor goes Offline and waits for Kick. 0 means the default
 	// (20); a negative value means never give up.
@@ -92,6 +98,7 @@ const (
 	DefaultStableAfter       = 30 * time.Second
 	DefaultRetryAfterMax     = 10 * time.Minute
 	DefaultCatchUpSkew       = 5 * time.Second
+	DefaultCatchUpRecheck    = time.Second
 	DefaultMaxAttempts       = 20
 	DefaultDedupWindow       = 4096
 )
@@ -113,6 +120,7 @@ func (c Config) withDefaults() Config {
 	setD(&c.StableAfter, DefaultStableAfter)
 	setD(&c.RetryAfterMax, DefaultRetryAfterMax)
 	setD(&c.CatchUpSkew, DefaultCatchUpSkew)
+	setD(&c.CatchUpRecheck, DefaultCatchUpRecheck)
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = DefaultReadLimit
 	}

@@ -57,6 +57,7 @@ func scaledConfig(server string, u time.Duration) Config {
 		BackoffBase:       u / 2,
 		BackoffCap:        30 * u,
 		StableAfter:       30 * u,
+		CatchUpRecheck:    20 * u,
 		MaxAttempts:       -1,
 	}
 }

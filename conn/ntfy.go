@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,6 +40,16 @@ var ntfyName = regexp.MustCompile(`^[-_A-Za-z0-9]{1,64}$`)
 // Build it with NewNtfyAdapter, which validates the topics.
 type NtfyAdapter struct {
 	topics []string
+	start  *ntfyStart // shared by copies; nil in a zero NtfyAdapter
+}
+
+// ntfyStart is the time of the first dial made with nothing delivered yet.
+// Until a message arrives, later dials ask for since=<that time> instead of
+// nothing: a message published while the first connection was down must
+// not be lost, and a fresh login must not replay the server's whole cache.
+type ntfyStart struct {
+	mu   sync.Mutex
+	unix int64
 }
 
 var (
@@ -66,7 +78,7 @@ func NewNtfyAdapter(topics []string) (NtfyAdapter, error) {
 	if len(out) == 0 {
 		return NtfyAdapter{}, fmt.Errorf("%w: no topic given", ErrBadTopic)
 	}
-	return NtfyAdapter{topics: out}, nil
+	return NtfyAdapter{topics: out, start: &ntfyStart{}}, nil
 }
 
 // ParseNtfyTopics splits a user's "alerts, backups" (commas or spaces) and
@@ -90,10 +102,21 @@ func truncate(s string, n int) string {
 func (a NtfyAdapter) Topics() []string { return append([]string(nil), a.topics...) }
 
 // Endpoint: /<topics>/ws?since=<last>. A last that is not an ntfy id is
-// not sent (it cannot be one of this server's).
+// not sent (it cannot be one of this server's). With nothing delivered yet
+// the first dial asks for live messages only and later ones for everything
+// since the first (unix seconds, which ntfy accepts as since=).
 func (a NtfyAdapter) Endpoint(server *url.URL, token Secret, last string) (*url.URL, http.Header) {
 	if !ntfyName.MatchString(last) {
 		last = ""
+	}
+	if last == "" && a.start != nil {
+		a.start.mu.Lock()
+		if a.start.unix == 0 {
+			a.start.unix = time.Now().Unix()
+		} else {
+			last = strconv.FormatInt(a.start.unix, 10)
+		}
+		a.start.mu.Unlock()
 	}
 	return endpoint(server, "/"+strings.Join(a.topics, ",")+"/ws", "since", last, "Authorization", "Bearer ", token)
 }

@@ -47,7 +47,7 @@ type ntfyFake struct {
 	dropAfter time.Duration // silence after a ping before the drop
 	sinces    []string
 	down      bool
-	clock     int64 // unix seconds of the next message (advanced by the test)
+	clock     int64 // unix seconds of the next message, at least the real time (a test may move it ahead)
 }
 
 type ntfySub struct {
@@ -137,6 +137,7 @@ func (f *ntfyFake) publish(topic, body string) string {
 		return ""
 	}
 	p := 3.0
+	f.clock = max(f.clock, time.Now().Unix())
 	m := ntfyMessage{ID: ntfyRandomID(), Time: f.clock, Event: "message", Topic: topic, Message: body, Priority: &p}
 	if rand.IntN(2) == 0 {
 		m.Priority = nil // absent = 3

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,16 +143,49 @@ func TestNtfy429WaitsForRetryAfter(t *testing.T) {
 	}
 }
 
+// With nothing delivered yet there is no id to resume from; a message
+// published while the first connection is down must still arrive, and the
+// server's older cache must not be replayed.
+func TestNtfyMessagesPublishedBeforeTheFirstDeliveryAreNotLostToAReconnect(t *testing.T) {
+	f := newNtfyFake(t, ntfyToken)
+	old := f.publish("alerts", "before the login")
+	f.set(func(f *ntfyFake) { // a minute old
+		for i := range f.cache {
+			if f.cache[i].ID == old {
+				f.cache[i].Time -= 60
+			}
+		}
+	})
+	rec := newRecorder()
+	startSupervisor(t, ntfyConfig(t, f.url(), "alerts"), rec)
+	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
+		t.Fatal("never connected")
+	}
+	f.kill()
+	f.restart(t)
+	f.set(func(f *ntfyFake) { f.status = http.StatusServiceUnavailable }) // the client cannot subscribe yet
+	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateReconnecting }) {
+		t.Fatal("the drop was not noticed")
+	}
+	missed := f.publish("alerts", "while the client was away")
+	f.set(func(f *ntfyFake) { f.status = 0 })
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 1 }) {
+		t.Fatal("the message published while the client was away never arrived")
+	}
+	checkIDs(t, rec.snapshotMsgs(), []string{missed})
+	f.mu.Lock()
+	sinces := slices.Clone(f.sinces)
+	f.mu.Unlock()
+	if sinces[0] != "" {
+		t.Errorf("the first dial asked for since=%s, want live messages only", sinces[0])
+	}
+	if _, err := strconv.ParseInt(sinces[len(sinces)-1], 10, 64); err != nil {
+		t.Errorf("the reconnect asked for since=%q, want the unix time of the first dial", sinces[len(sinces)-1])
+	}
+}
+
 // Check 1 through the ntfy adapter.
 func TestReliability01NtfyRestartLoopLosesAndRepeatsNothing(t *testing.T) {
-	// Known failure, under investigation (issue #8 is open for it): about
-	// one run in six, 2-3 of ~8 500 messages published during the restart
-	// loop never arrive. It is not yet known whether the ntfy fake or the
-	// engine loses them. It runs in `make reliability` and with
-	// TIDINGS_KNOWN_FAILURES=1; `make test` skips it so CI stays usable.
-	if os.Getenv("TIDINGS_KNOWN_FAILURES") == "" {
-		t.Skip("known intermittent loss (issue #8): set TIDINGS_KNOWN_FAILURES=1 to run it")
-	}
 	c := newCheck(t, 1, "restart loop (ntfy)")
 	f := newNtfyFake(t, ntfyToken)
 	rec := newRecorder()

@@ -79,12 +79,18 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	go func() { defer close(writerDone); s.writer(sctx, cancel, ws, pongs, probe, &rx) }()
 	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart, get) }()
 
-	if catchUp {
-		s.catchUp(sctx, cancel, cu, get, last)
+	var recheck <-chan time.Time
+	if catchUp && s.catchUp(sctx, cancel, cu, get, last) {
+		t := time.NewTimer(s.cfg.CatchUpRecheck)
+		defer t.Stop()
+		recheck = t.C
 	}
 	for sctx.Err() == nil {
 		select {
 		case <-sctx.Done():
+		case <-recheck:
+			recheck = nil
+			s.recheck(sctx, cancel, cu, get)
 		case <-s.kick:
 			select {
 			case probe <- struct{}{}:
@@ -308,9 +314,18 @@ func (s *Supervisor) fetcher(wsURL *url.URL, header http.Header) (get Fetcher, c
 	return get, client.CloseIdleConnections
 }
 
-// catchUp runs the adapter's REST catch-up, then releases held live frames.
-func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, last string) {
-	msgs, err := cu.CatchUp(ctx, get, last)
+// catchUp runs the adapter's REST catch-up, then releases held live
+// frames. It starts from the point of an earlier catch-up whose re-check
+// never ran, if any, else from last. It reports whether it completed; then
+// its own starting point is kept for the re-check.
+func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, last string) bool {
+	s.deliverMu.Lock()
+	from := last
+	if s.pending {
+		from = s.catchFrom
+	}
+	s.deliverMu.Unlock()
+	msgs, err := cu.CatchUp(ctx, get, from)
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	held := s.held
@@ -325,10 +340,47 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 		// resets it): the resume point must not jump over what the failed
 		// walk did not fetch. The next session's catch-up fetches the rest.
 		cancel(err)
-		return
+		return false
 	}
+	// Everything stored before this walk asked for the newest id is
+	// delivered; what was stored between the upgrade and the server's
+	// registration of the stream is not, and the re-check looks for it.
+	// Until it has run, the next catch-up starts from here.
+	s.catchFrom, s.pending = s.ledger.last, true
 	s.holding = false
 	for _, m := range held {
 		s.deliverLocked(m)
 	}
+	return true
+}
+
+// recheck runs the catch-up once more from the point the last one reached,
+// after the server has surely registered the stream. What it finds that the
+// live stream did not bring is delivered (marked CatchUp); live messages
+// shown in the meantime are dropped by the ledger. On an error the session
+// ends and the next one's catch-up starts from the same point.
+func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher) {
+	s.deliverMu.Lock()
+	from := s.catchFrom
+	s.deliverMu.Unlock()
+	msgs, err := cu.CatchUp(ctx, get, from)
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	found := 0
+	for _, m := range msgs {
+		if !s.ledger.repeat(m.ID) {
+			found++
+		}
+		m.CatchUp = true
+		s.deliverLocked(m)
+	}
+	if err != nil {
+		cancel(err)
+		return
+	}
+	if found > 0 {
+		s.stats.rechecked.Add(uint64(found))
+		s.cfg.Logger.Info("the catch-up re-check found messages the stream did not push", "messages", found)
+	}
+	s.catchFrom, s.pending = "", false
 }

@@ -37,12 +37,17 @@ type Supervisor struct {
 	sinkMu     sync.Mutex // serialises Sink calls
 	sinkClosed bool
 
-	deliverMu sync.Mutex // guards ledger, holding, held
+	deliverMu sync.Mutex // guards ledger, holding, held, catchFrom
 	ledger    *ledger
+	// catchFrom is where the next REST catch-up starts when it is not the
+	// resume point: the point of a catch-up whose re-check has not run yet
+	// (see Config.CatchUpRecheck). "" means the resume point.
+	catchFrom string
+	pending   bool // catchFrom is set
 	holding   bool // a CatchUp is running; live messages wait in held
 	held      []Message
 
-	stats struct{ dials, sessions, delivered, repeats, badFrames atomic.Uint64 }
+	stats struct{ dials, sessions, delivered, repeats, badFrames, rechecked atomic.Uint64 }
 }
 
 // Stats are counters over the Supervisor's life, for tests and diagnostics.
@@ -52,6 +57,7 @@ type Stats struct {
 	Delivered uint64 // messages handed to the Sink
 	Repeats   uint64 // messages dropped because their id was already delivered
 	BadFrames uint64 // frames dropped because they did not decode
+	Rechecked uint64 // messages only a catch-up re-check found (see Config.CatchUpRecheck)
 }
 
 // New checks the configuration (URL policy, CA file, adapter) and returns a
@@ -164,7 +170,7 @@ func (s *Supervisor) Stats() Stats {
 	return Stats{
 		Dials: s.stats.dials.Load(), Sessions: s.stats.sessions.Load(),
 		Delivered: s.stats.delivered.Load(), Repeats: s.stats.repeats.Load(),
-		BadFrames: s.stats.badFrames.Load(),
+		BadFrames: s.stats.badFrames.Load(), Rechecked: s.stats.rechecked.Load(),
 	}
 }
 

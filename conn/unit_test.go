@@ -179,16 +179,26 @@ func TestLedgerDropsRepeatsForOrderedAndUnorderedIds(t *testing.T) {
 	for _, tt := range []struct {
 		id     string
 		repeat bool
-	}{{"9", true}, {"10", true}, {"11", false}, {"12", false}} {
+	}{
+		{"9", true},   // older than everything remembered
+		{"10", true},  // the resume point
+		{"11", false}, // new
+		{"13", false}, // new, skipping 12
+		{"12", false}, // late but never delivered (two publishers, a re-check): new
+		{"12", true},
+		{"14", false},
+		{"15", false}, // 10 and 11 leave the window of 4
+		{"11", true},  // older than the window: assumed delivered
+	} {
 		if got := l.repeat(tt.id); got != tt.repeat {
-			t.Errorf("ordered %s: %v", tt.id, got)
+			t.Errorf("ordered %s: repeat %v, want %v", tt.id, got, tt.repeat)
 		}
 		if !tt.repeat {
 			l.record(tt.id)
 		}
 	}
-	if l.last != "12" {
-		t.Errorf("last %s", l.last)
+	if l.last != "15" {
+		t.Errorf("last %s, want the highest id", l.last)
 	}
 	u := newLedger(false, 3, "")
 	for _, id := range []string{"Zx1", "aB2", "c3C"} {

@@ -60,6 +60,7 @@ type Server struct {
 	http   *http.Server
 	stream *stream.API
 	up     bool
+	race   *raceHook // armed by RaceNextStream
 }
 
 // Start listens on 127.0.0.1 on a free port.
@@ -108,9 +109,9 @@ func (s *Server) engine(st *stream.API) *gin.Engine {
 	clientAuth.GET("/client", clientHandler.GetClients)
 	clientAuth.POST("/client", clientHandler.CreateClient)
 	clientAuth.DELETE("/client/:id", clientHandler.DeleteClient)
-	clientAuth.GET("/message", messageHandler.GetMessages)
+	clientAuth.GET("/message", s.raceListed, messageHandler.GetMessages)
 	clientAuth.DELETE("/message/:id", messageHandler.DeleteMessage)
-	clientAuth.GET("/stream", st.Handle)
+	clientAuth.GET("/stream", s.raceStream, st.Handle)
 	return g
 }
 

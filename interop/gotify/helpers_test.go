@@ -185,6 +185,7 @@ func clientConfig(server, token string) conn.Config {
 		BackoffBase:      unit / 2,
 		BackoffCap:       30 * unit,
 		StableAfter:      30 * unit,
+		CatchUpRecheck:   20 * unit,
 		MaxAttempts:      -1,
 		Logger:           slog.New(slog.NewTextHandler(logWriter{}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
