@@ -334,6 +334,7 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 		m.CatchUp = true
 		s.deliverLocked(m)
 	}
+	s.advanceCatchFrom(msgs)
 	if err != nil {
 		// Nothing held is delivered, nor anything the reader still gets
 		// before the socket closes (holding stays on; the next session
@@ -374,6 +375,7 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 		m.CatchUp = true
 		s.deliverLocked(m)
 	}
+	s.advanceCatchFrom(msgs)
 	if err != nil {
 		cancel(err)
 		return
@@ -383,4 +385,13 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 		s.cfg.Logger.Info("the catch-up re-check found messages the stream did not push", "messages", found)
 	}
 	s.catchFrom, s.pending = "", false
+}
+
+// advanceCatchFrom moves a pending catch-up point past a contiguous run
+// just fetched from it: everything up to the run's end is delivered, so a
+// walk cut by the next drop keeps its progress (deliverMu held).
+func (s *Supervisor) advanceCatchFrom(run []Message) {
+	if s.pending && len(run) > 0 {
+		s.catchFrom = run[len(run)-1].ID
+	}
 }

@@ -106,6 +106,9 @@ func runChild(dir string) error {
 		for range usr1 {
 			runtime.GC()
 			debug.FreeOSMemory()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Printf("MEM goroutines=%d stacks=%d heap=%d other=%d\n", runtime.NumGoroutine(), ms.StackInuse, ms.HeapInuse, ms.Sys-ms.HeapSys-ms.StackSys)
 			fmt.Println("FREED")
 		}
 	}()
@@ -211,6 +214,9 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 	freed := make(chan struct{}, 1)
 	go func() {
 		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "MEM ") {
+				fmt.Println("server", lines.Text())
+			}
 			if lines.Text() == "FREED" {
 				freed <- struct{}{}
 			}
