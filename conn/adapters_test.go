@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -162,6 +163,51 @@ func TestGotifyCatchUpWithoutHistoryReplaysNothingAndIsBounded(t *testing.T) {
 	msgs, _ = (&GotifyAdapter{PageSize: 200, MaxCatchUp: 300}).CatchUp(context.Background(), gotifyPages(5000, nil, &calls), "1")
 	if len(msgs) != 300 || msgs[0].ID != "4701" || msgs[299].ID != "5000" {
 		t.Errorf("bounded walk: %d messages, first %s", len(msgs), msgs[0].ID)
+	}
+}
+
+func TestAFreshLoginWhoseFirstCatchUpFailedStillGetsWhatWasPublishedSince(t *testing.T) {
+	first := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	a := &GotifyAdapter{Now: func() time.Time { return first }}
+	n, down := 50, true
+	get := func(_ context.Context, pq string) ([]byte, error) {
+		if down {
+			return nil, ErrConnLost
+		}
+		if strings.HasPrefix(pq, "/application") {
+			return []byte(`[]`), nil
+		}
+		u, _ := url.Parse(pq)
+		limit, _ := strconv.Atoi(u.Query().Get("limit"))
+		var msgs []map[string]any
+		for id := n; id >= 1 && len(msgs) < limit; id-- {
+			date := first.Add(-time.Hour) // the history before the login
+			if id > 50 {
+				date = first.Add(time.Duration(id-50) * time.Second)
+			}
+			msgs = append(msgs, map[string]any{"id": id, "appid": 1, "message": "m", "date": date.Format(time.RFC3339Nano)})
+		}
+		return json.Marshal(map[string]any{"paging": map[string]any{"since": 0}, "messages": msgs})
+	}
+	if _, err := a.CatchUp(context.Background(), get, ""); err == nil {
+		t.Fatal("the first try should fail")
+	}
+	down, n = false, 53 // three published while the first catch-up could not run
+	msgs, err := a.CatchUp(context.Background(), get, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range msgs {
+		ids = append(ids, m.ID)
+	}
+	if !slices.Equal(ids, []string{"51", "52", "53"}) {
+		t.Errorf("got %v, want the three published since the first try and none of the history", ids)
+	}
+	n = 55
+	msgs, _ = a.CatchUp(context.Background(), get, "")
+	if len(msgs) != 2 || msgs[0].ID != "54" {
+		t.Errorf("after the baseline: %d messages", len(msgs))
 	}
 }
 

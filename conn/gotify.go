@@ -17,6 +17,7 @@ import (
 const (
 	DefaultGotifyPageSize      = 200             // GET /message?limit= (Gotify allows 1–200)
 	DefaultGotifyMaxCatchUp    = 1000            // messages a catch-up walk fetches at most
+	DefaultGotifyBaselineSkew  = 2 * time.Second // server clock allowance when a fresh login's first catch-up failed
 	DefaultGotifyAppRefreshGap = 1 * time.Minute // least time between two GET /application
 )
 
@@ -53,6 +54,7 @@ type GotifyAdapter struct {
 	fetched  bool      // the application list was fetched at least once
 	lastPull time.Time // when it was last fetched
 	baseline string    // the newest id at the first catch-up without a last id
+	firstTry time.Time // when that first catch-up was first tried
 }
 
 // GotifyApp is one Gotify application as GET /application describes it.
@@ -269,16 +271,23 @@ func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher, force bool
 // is not replayed as popups: the first call only notes the newest id as a
 // baseline, and later calls with last "" (no message arrived since) catch
 // up from that baseline, so nothing published after the first connect is
-// lost to an early drop.
+// lost to an early drop. If that first call fails, the one that sets the
+// baseline returns what was dated since the first try (setBaseline).
 func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) ([]Message, error) {
 	a.mu.Lock()
-	fetched, baseline := a.fetched, a.baseline
+	fetched, baseline, firstTry := a.fetched, a.baseline, a.firstTry
+	if last == "" && baseline == "" && firstTry.IsZero() {
+		a.firstTry = a.now()
+	}
 	a.mu.Unlock()
 	if !fetched {
 		a.refreshApps(ctx, get, true)
 	}
 	if last == "" {
 		last = baseline
+	}
+	if last == "" {
+		return a.setBaseline(ctx, get, firstTry)
 	}
 	newest, _, _, err := a.page(ctx, get, 1, 0, 0)
 	if err != nil {
@@ -287,12 +296,6 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	top := uint64(0)
 	if len(newest) > 0 {
 		top, _ = strconv.ParseUint(newest[0].ID, 10, 64)
-	}
-	if last == "" {
-		a.mu.Lock()
-		a.baseline = strconv.FormatUint(top, 10)
-		a.mu.Unlock()
-		return nil, nil
 	}
 	lastN, err := strconv.ParseUint(last, 10, 64)
 	if err != nil || top <= lastN {
@@ -314,6 +317,34 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 		out = append(out, win...)
 		lo = since - 1
 	}
+	return out, nil
+}
+
+// setBaseline notes the newest id as the point later catch-ups start from.
+// If an earlier first call failed (firstTry set), messages may have been
+// stored since then with no baseline to find them by: the newest page's
+// messages dated from firstTry on (less DefaultGotifyBaselineSkew for the
+// server's clock) are returned as new.
+func (a *GotifyAdapter) setBaseline(ctx context.Context, get Fetcher, firstTry time.Time) ([]Message, error) {
+	limit := 1
+	if !firstTry.IsZero() {
+		limit = a.pageSize()
+	}
+	page, _, _, err := a.page(ctx, get, limit, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	top := uint64(0)
+	var out []Message
+	for _, m := range page { // oldest first
+		top, _ = strconv.ParseUint(m.ID, 10, 64)
+		if !firstTry.IsZero() && !m.Sent.IsZero() && !m.Sent.Before(firstTry.Add(-DefaultGotifyBaselineSkew)) {
+			out = append(out, m)
+		}
+	}
+	a.mu.Lock()
+	a.baseline = strconv.FormatUint(top, 10)
+	a.mu.Unlock()
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,10 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	cu, catchUp := s.cfg.Adapter.(CatchUpper)
 	s.deliverMu.Lock()
 	s.holding, s.held = catchUp, nil
+	select { // a signal from the last session's held frames is stale
+	case <-s.liveHeld:
+	default:
+	}
 	s.deliverMu.Unlock()
 
 	get, closeGet := s.fetcher(u, header)
@@ -79,18 +84,26 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	go func() { defer close(writerDone); s.writer(sctx, cancel, ws, pongs, probe, &rx) }()
 	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart, get) }()
 
+	// After the catch-up, live messages stay held until the re-check has
+	// run: at CatchUpRecheck, or at once when a live message arrives (the
+	// server has registered the stream by then).
 	var recheck <-chan time.Time
-	if catchUp && s.catchUp(sctx, cancel, cu, get, last) {
+	var liveHeld <-chan struct{}
+	walked := catchUp && s.catchUp(sctx, cancel, cu, get, last)
+	if walked {
 		t := time.NewTimer(s.cfg.CatchUpRecheck)
 		defer t.Stop()
-		recheck = t.C
+		recheck, liveHeld = t.C, s.liveHeld
 	}
 	for sctx.Err() == nil {
 		select {
 		case <-sctx.Done():
 		case <-recheck:
-			recheck = nil
-			s.recheck(sctx, cancel, cu, get)
+			recheck, liveHeld = nil, nil
+			s.recheck(sctx, cancel, cu, get, dialStart)
+		case <-liveHeld:
+			recheck, liveHeld = nil, nil
+			s.recheck(sctx, cancel, cu, get, dialStart)
 		case <-s.kick:
 			select {
 			case probe <- struct{}{}:
@@ -104,6 +117,17 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	<-writerDone
 	_ = ws.Close()
 	<-readerDone
+	s.deliverMu.Lock()
+	if walked && s.pending && s.catchFrom == "" {
+		// A fresh login's walk completed but the re-check did not run:
+		// the next walk starts from the adapter's baseline, which may lie
+		// past the held frames, so they are shown now. Otherwise held
+		// frames are dropped: they are after the pending point, and the
+		// next walk fetches them in order with anything the re-check
+		// would have found.
+		s.releaseHeld()
+	}
+	s.deliverMu.Unlock()
 	return time.Since(connected), cause
 }
 
@@ -258,6 +282,10 @@ func (s *Supervisor) deliver(m Message) {
 	defer s.deliverMu.Unlock()
 	if s.holding {
 		s.held = append(s.held, m)
+		select {
+		case s.liveHeld <- struct{}{}:
+		default:
+		}
 		return
 	}
 	s.deliverLocked(m)
@@ -314,10 +342,10 @@ func (s *Supervisor) fetcher(wsURL *url.URL, header http.Header) (get Fetcher, c
 	return get, client.CloseIdleConnections
 }
 
-// catchUp runs the adapter's REST catch-up, then releases held live
-// frames. It starts from the point of an earlier catch-up whose re-check
-// never ran, if any, else from last. It reports whether it completed; then
-// its own starting point is kept for the re-check.
+// catchUp runs the adapter's REST catch-up and delivers what it found; live
+// frames stay held for the re-check. It starts from the point of an
+// earlier catch-up whose re-check never ran, if any, else from last. It
+// reports whether it completed; then its end is kept for the re-check.
 func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, last string) bool {
 	s.deliverMu.Lock()
 	from := last
@@ -328,8 +356,6 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	msgs, err := cu.CatchUp(ctx, get, from)
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
-	held := s.held
-	s.held = nil
 	for _, m := range msgs { // on error: the contiguous run fetched so far
 		m.CatchUp = true
 		s.deliverLocked(m)
@@ -348,19 +374,16 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	// registration of the stream is not, and the re-check looks for it.
 	// Until it has run, the next catch-up starts from here.
 	s.catchFrom, s.pending = s.ledger.last, true
-	s.holding = false
-	for _, m := range held {
-		s.deliverLocked(m)
-	}
 	return true
 }
 
-// recheck runs the catch-up once more from the point the last one reached,
-// after the server has surely registered the stream. What it finds that the
-// live stream did not bring is delivered (marked CatchUp); live messages
-// shown in the meantime are dropped by the ledger. On an error the session
+// recheck runs the catch-up once more from the point the first one
+// reached, now that the server has surely registered the stream, then
+// releases the held live frames: what only the re-check finds (a message
+// stored between the upgrade and the registration, which Gotify pushes to
+// nobody) is delivered in id order before them. On an error the session
 // ends and the next one's catch-up starts from the same point.
-func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher) {
+func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, dialStart time.Time) {
 	s.deliverMu.Lock()
 	from := s.catchFrom
 	s.deliverMu.Unlock()
@@ -369,10 +392,11 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 	defer s.deliverMu.Unlock()
 	found := 0
 	for _, m := range msgs {
-		if !s.ledger.repeat(m.ID) {
+		if !s.ledger.repeat(m.ID) && !slices.ContainsFunc(s.held, func(h Message) bool { return h.ID == m.ID }) {
 			found++
 		}
-		m.CatchUp = true
+		// Like a live frame: found late, but not old unless it is.
+		m.CatchUp = !m.Sent.IsZero() && m.Sent.Before(dialStart.Add(-s.cfg.CatchUpSkew))
 		s.deliverLocked(m)
 	}
 	s.advanceCatchFrom(msgs)
@@ -385,6 +409,17 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 		s.cfg.Logger.Info("the catch-up re-check found messages the stream did not push", "messages", found)
 	}
 	s.catchFrom, s.pending = "", false
+	s.releaseHeld()
+}
+
+// releaseHeld delivers the held live frames and stops holding (deliverMu
+// held).
+func (s *Supervisor) releaseHeld() {
+	held := s.held
+	s.held, s.holding = nil, false
+	for _, m := range held {
+		s.deliverLocked(m)
+	}
 }
 
 // advanceCatchFrom moves a pending catch-up point past a contiguous run

@@ -44,8 +44,9 @@ type Supervisor struct {
 	// (see Config.CatchUpRecheck). "" means the resume point.
 	catchFrom string
 	pending   bool // catchFrom is set
-	holding   bool // a CatchUp is running; live messages wait in held
+	holding   bool // a CatchUp or its re-check is pending; live messages wait in held
 	held      []Message
+	liveHeld  chan struct{} // a live message was held (cap 1)
 
 	stats struct{ dials, sessions, delivered, repeats, badFrames, rechecked atomic.Uint64 }
 }
@@ -76,13 +77,14 @@ func New(cfg Config) (*Supervisor, error) {
 		return nil, err
 	}
 	s := &Supervisor{
-		cfg:    cfg,
-		server: u,
-		tls:    tc,
-		kick:   make(chan struct{}, 1),
-		token:  cfg.Token,
-		done:   make(chan struct{}),
-		ledger: newLedger(cfg.Adapter.OrderedIDs(), cfg.DedupWindow, cfg.LastID, cfg.RecentIDs...),
+		cfg:      cfg,
+		server:   u,
+		tls:      tc,
+		kick:     make(chan struct{}, 1),
+		token:    cfg.Token,
+		done:     make(chan struct{}),
+		ledger:   newLedger(cfg.Adapter.OrderedIDs(), cfg.DedupWindow, cfg.LastID, cfg.RecentIDs...),
+		liveHeld: make(chan struct{}, 1),
 	}
 	s.dialer = &websocket.Dialer{
 		HandshakeTimeout: cfg.HandshakeTimeout,

@@ -75,8 +75,9 @@ func TestAMessageStoredBetweenGotifysUpgradeAndItsRegistrationIsFoundByTheRechec
 			rec := &recorder{}
 			cfg := clientConfig(f.srv.URL(), f.token)
 			var want []uint
+			var sup *conn.Supervisor
 			if tt.first {
-				start(t, cfg, rec)
+				sup = start(t, cfg, rec)
 				if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 1 }) {
 					t.Fatal("never connected")
 				}
@@ -92,7 +93,7 @@ func TestAMessageStoredBetweenGotifysUpgradeAndItsRegistrationIsFoundByTheRechec
 				want = append(want, raceID(t, raced))
 			} else {
 				raced := f.srv.RaceNextStream(f.appToken, map[string]any{"message": "in the window"}, 2*time.Second)
-				start(t, cfg, rec)
+				sup = start(t, cfg, rec)
 				want = append(want, raceID(t, raced))
 			}
 			sessions := 0
@@ -100,9 +101,19 @@ func TestAMessageStoredBetweenGotifysUpgradeAndItsRegistrationIsFoundByTheRechec
 				t.Fatalf("the message published in the window never arrived (delivered %d of %d)", len(rec.messages()), len(want))
 			}
 			checkSequence(t, rec.messages(), want)
-			if got := rec.messages()[len(want)-1]; !got.CatchUp {
-				t.Error("the message found by the re-check is not marked CatchUp")
+			if got := rec.messages()[len(want)-1]; got.CatchUp {
+				t.Error("the message found by the re-check is fresh: it must pop like a live one, not wait in a catch-up summary")
 			}
+			// A live message after it: the stream is registered now, and
+			// order is kept (the re-check runs before held frames go out).
+			want = append(want, f.publish(t, "after"))
+			if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == len(want) }) {
+				for _, st := range rec.statesSince(time.Time{}) {
+					t.Log(st)
+				}
+				t.Fatalf("the live message after the race never arrived: delivered %d, stats %+v", len(rec.messages()), sup.Stats())
+			}
+			checkSequence(t, rec.messages(), want)
 			wantSessions := 1
 			if tt.first {
 				wantSessions = 2
