@@ -40,6 +40,10 @@ type Config struct {
 
 	ReadBufferSize  int // per-socket read buffer, default 512 bytes
 	WriteBufferSize int // pooled write buffers, default 4 KiB + frame header
+	// GoroutineReaders reads every socket from a goroutine of its own, as
+	// on systems without epoll and for TLS sockets, instead of the poller
+	// that leaves idle sockets without one (Linux, plain TCP).
+	GoroutineReaders bool
 
 	LoginPerIP   Rate // default 10 at once, then 1 per 6 s
 	LoginPerUser Rate // default 5 at once, then 1 per 12 s

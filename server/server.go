@@ -36,7 +36,8 @@ type Server struct {
 	now    func() time.Time
 
 	upgrader  websocket.Upgrader
-	dummyHash []byte // bcrypt of a random password: unknown users cost the same
+	poller    *poller // nil: every socket has its reader goroutine
+	dummyHash []byte  // bcrypt of a random password: unknown users cost the same
 	perIP     *limiter
 	perUser   *limiter
 
@@ -83,6 +84,11 @@ func New(cfg Config, st store.Store, broker hub.Broker, log *slog.Logger) (*Serv
 	if r, ok := broker.(hub.Readiness); ok {
 		s.notReady = r.Ready()
 		r.OnChange(func() { s.readinessChanged(r.Ready()) })
+	}
+	if !cfg.GoroutineReaders {
+		if s.poller, err = newPoller(func(c *client) { c.readReady() }); err != nil {
+			s.log.Info("reading every socket from its own goroutine", "why", err)
+		}
 	}
 	s.bg.Add(2)
 	go s.pinger()
@@ -213,16 +219,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { s.live.Wait(); s.bg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		for _, c := range cs {
 			c.terminate()
 		}
 		<-done
-		return fmt.Errorf("server: shutdown: %w", ctx.Err())
+		err = fmt.Errorf("server: shutdown: %w", ctx.Err())
 	}
+	if s.poller != nil {
+		s.poller.close()
+	}
+	return err
 }
 
 // ConnectedClients is the number of open sockets.
@@ -282,18 +292,23 @@ func (s *Server) closeToken(h store.TokenHash, code int, text string) {
 	})
 }
 
-// pinger sends a protocol ping to every socket each PingPeriod. One ticker
-// for all sockets keeps idle connections free of timers.
+// pinger sends a protocol ping to every socket each PingPeriod, and drops
+// polled sockets silent for PongWait (checked every PongWait/4). Tickers for
+// all sockets keep idle connections free of timers.
 func (s *Server) pinger() {
 	defer s.bg.Done()
 	t := time.NewTicker(s.cfg.PingPeriod)
 	defer t.Stop()
+	sweep := time.NewTicker(max(s.cfg.PongWait/4, time.Millisecond))
+	defer sweep.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 			s.each((*client).ping)
+		case <-sweep.C:
+			s.sweep()
 		}
 	}
 }

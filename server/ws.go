@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -78,7 +80,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	// skipped by id. c.writing is true, so live frames wait in the queue
 	// until the replay is written.
 	c.cancel = s.broker.Subscribe(t.User, c)
-	go c.readLoop()
+	c.startReading()
 	if err := c.replay(r.Context()); err != nil {
 		s.log.Debug("replay ended", "user", c.user, "err", err)
 		c.terminate()
@@ -103,11 +105,12 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// client is one socket. It has one goroutine of its own, the reader. Writes
+// client is one socket. Reads are done by the poller (ws_poll.go) or, where
+// it cannot be used, by a goroutine of the socket's own (readLoop). Writes
 // are done by at most one goroutine at a time, the one that set writing:
 // the handler during replay, then a writer started on demand when something
-// is queued, which exits when the queue is empty. An idle socket therefore
-// costs one parked goroutine and no timer.
+// is queued, which exits when the queue is empty. An idle polled socket
+// therefore costs no goroutine and no timer.
 type client struct {
 	s      *Server
 	ws     *websocket.Conn
@@ -126,6 +129,14 @@ type client struct {
 
 	lastID uint64 // owned by the writer: highest id written
 	once   sync.Once
+
+	// Polled sockets (ws_poll.go).
+	polled   atomic.Bool
+	rc       syscall.RawConn
+	fd       int
+	pollID   uint64
+	pending  []byte       // a partial frame; owned by readReady
+	lastSeen atomic.Int64 // unix ns of the last pong or HeartBeat
 }
 
 // Deliver implements hub.Subscriber. It never blocks: when the queue is
@@ -191,6 +202,9 @@ func (c *client) terminate() {
 		c.dead = true
 		c.queue = nil
 		c.mu.Unlock()
+		if c.polled.Load() {
+			c.s.poller.remove(c) // before Close: the fd number may be reused
+		}
 		c.ws.Close()
 		if c.cancel != nil {
 			c.cancel()
@@ -304,6 +318,10 @@ func (c *client) sendClose(code int, text string) {
 	deadline := c.s.now().Add(c.s.cfg.WriteWait)
 	if err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), deadline); err != nil {
 		c.terminate()
+		return
+	}
+	if c.polled.Load() {
+		time.AfterFunc(c.s.cfg.WriteWait, c.terminate)
 		return
 	}
 	c.ws.NetConn().SetReadDeadline(deadline)

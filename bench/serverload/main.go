@@ -12,6 +12,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,6 +99,8 @@ func raiseNoFile(want uint64) uint64 {
 }
 
 // runChild serves on a loopback port, prints it, and frees memory on SIGUSR1.
+var profiling atomic.Bool
+
 func runChild(dir string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -110,6 +114,22 @@ func runChild(dir string) error {
 			runtime.ReadMemStats(&ms)
 			fmt.Printf("MEM goroutines=%d stacks=%d heap=%d other=%d\n", runtime.NumGoroutine(), ms.StackInuse, ms.HeapInuse, ms.Sys-ms.HeapSys-ms.StackSys)
 			fmt.Println("FREED")
+			if f := os.Getenv("SERVERLOAD_HEAPPROFILE"); f != "" { // what an idle connection holds
+				if out, err := os.Create(f); err == nil {
+					pprof.Lookup("heap").WriteTo(out, 0)
+					out.Close()
+				}
+			}
+			if f := os.Getenv("SERVERLOAD_CPUPROFILE"); f != "" { // the fan-out, for a look with go tool pprof
+				if out, err := os.Create(f); err == nil && pprof.StartCPUProfile(out) == nil {
+					profiling.Store(true)
+					time.AfterFunc(time.Second, func() { // the fan-out, not the shutdown
+						if profiling.CompareAndSwap(true, false) {
+							pprof.StopCPUProfile()
+						}
+					})
+				}
+			}
 		}
 	}()
 	st, err := store.OpenSQLite(ctx, dir)
@@ -117,7 +137,7 @@ func runChild(dir string) error {
 		return err
 	}
 	defer st.Close()
-	log := slog.New(slog.NewTextHandler(grepWriter{"fan-out"}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(grepWriter{cmp.Or(os.Getenv("SERVERLOAD_LOG"), "fan-out")}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.New(server.Config{BcryptCost: bcrypt.MinCost}, st, nil, log)
 	if err != nil {
 		return err
@@ -127,7 +147,11 @@ func runChild(dir string) error {
 		return err
 	}
 	fmt.Println("ADDR", ln.Addr().String())
-	return srv.Serve(ctx, ln)
+	err = srv.Serve(ctx, ln)
+	if profiling.CompareAndSwap(true, false) {
+		pprof.StopCPUProfile()
+	}
+	return err
 }
 
 // grepWriter passes to stderr only the log lines containing a word.
@@ -236,6 +260,9 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 	var dialErrs atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	// A random 127.0.X.0/24 per run: the ports of the last run's sources
+	// linger in TIME_WAIT for a minute.
+	third := byte(1 + time.Now().UnixNano()%250)
 	for range conc {
 		wg.Add(1)
 		go func() {
@@ -245,7 +272,7 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i/perIP))}
+				src := &net.TCPAddr{IP: net.IPv4(127, 0, third, byte(2+i/perIP))}
 				d := websocket.Dialer{
 					NetDialContext:   (&net.Dialer{LocalAddr: src, Timeout: 10 * time.Second}).DialContext,
 					HandshakeTimeout: 10 * time.Second, ReadBufferSize: 512, WriteBufferSize: 512,
