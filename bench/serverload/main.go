@@ -349,6 +349,7 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 	body, _ := json.Marshal(proto.PublishRequest{All: true, Title: "bench", Message: "fan-out"})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+proto.PathPublish, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+pub)
+	srvCPU0, cliCPU0 := cpuTicks(pid), cpuTicks(os.Getpid())
 	t0 := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -376,6 +377,8 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 		}
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
+	srvCPU, cliCPU := cpuTicks(pid)-srvCPU0, cpuTicks(os.Getpid())-cliCPU0
+	fmt.Printf("fan-out CPU time (10 ms ticks, both processes on the same cores): server %d ms, the clients' process %d ms\n", srvCPU*10, cliCPU*10)
 	fmt.Printf("fan-out to %d clients (%d users): received %d, publish request %v, p50 %v, p99 %v, max %v\n",
 		held, len(accts), len(lat), publishRTT.Round(time.Microsecond), pct(0.50).Round(time.Microsecond),
 		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
@@ -388,6 +391,22 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // rssKiB reads VmRSS of pid from /proc.
+// cpuTicks is the process's utime+stime in clock ticks (10 ms here).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + k
+}
+
 func rssKiB(pid int) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
