@@ -382,9 +382,9 @@ func run(ctx context.Context, n, users, conc, perIP int, settle time.Duration) e
 	fmt.Printf("fan-out to %d clients (%d users): received %d, publish request %v, p50 %v, p99 %v, max %v\n",
 		held, len(accts), len(lat), publishRTT.Round(time.Microsecond), pct(0.50).Round(time.Microsecond),
 		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
-	fmt.Printf("RESULT n=%d held=%d rss_kib_per_conn=%.2f rss_kib_per_conn_after_gc=%.2f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f received=%d\n",
+	fmt.Printf("RESULT n=%d held=%d rss_kib_per_conn=%.2f rss_kib_per_conn_after_gc=%.2f p50_ms=%.1f p99_ms=%.1f max_ms=%.1f received=%d server_cpu_ms=%d clients_cpu_ms=%d\n",
 		n, held, float64(rssAfter-rssBefore)/float64(held), float64(rssFreed-rssBefore)/float64(held),
-		ms(pct(.5)), ms(pct(.99)), ms(pct(1)), len(lat))
+		ms(pct(.5)), ms(pct(.99)), ms(pct(1)), len(lat), srvCPU*10, cliCPU*10)
 	return nil
 }
 
