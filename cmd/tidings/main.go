@@ -153,6 +153,10 @@ func run(args []string) int {
 		LoginDefaults: defaults,
 	})
 	defer ctrl.Close()
+	if path := os.Getenv("TIDINGS_UI_PROBE"); path != "" { // benchmarks only: UI-thread stalls
+		probe := ui.StartStallProbe(path, 10*time.Millisecond, log)
+		defer probe.Stop()
+	}
 
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
