@@ -3,11 +3,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/conn"
 	"github.com/tidings-app/tidings/history"
+	"github.com/tidings-app/tidings/internal/desktoptest"
 )
 
 var words = []string{"backup", "disk", "full", "deploy", "finished", "failed", "certificate", "renewal", "alert", "cpu",
@@ -163,6 +166,34 @@ func benchScale(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 	rep.add(figure{section: "scale", name: "cold start to connected, " + nlabel + " stored", value: ms(fullConn.med), target: "–",
 		baseline: ms(emptyConn.med) + " empty", ratio: ratio(float64(fullConn.med), float64(emptyConn.med))})
 
+	// open-history-window: a click on the tray's "Open history" item, sent
+	// over D-Bus as a panel does, until the window is visible on the X
+	// server (the window model has read its first page at start).
+	openHistory := func(name string, prep func()) timing {
+		var ds []time.Duration
+		for range runs {
+			prep()
+			p := start(t, o.logDir, o.app, dirs.args()...)
+			it, _, err := waitTrayItem(r.tray, p.pid(), "Connected to "+r.srv.Addr, 90*time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, tail(p.output(), 2000))
+			}
+			time.Sleep(2 * time.Second) // settle after start, like a user who opens it later
+			d, err := clickUntilWindow(it, "Open history", "Tidings — History", 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, tail(p.output(), 2000))
+			}
+			ds = append(ds, d)
+			p.stop()
+		}
+		slices.Sort(ds)
+		return timing{ds[len(ds)/2], ds[len(ds)-1]}
+	}
+	openFull := openHistory("open history, full", fullData)
+	openSmall := openHistory("open history, 1 000", func() { copyFile(t, small, dirs.historyPath()) })
+	rep.add(figure{section: "scale", name: "open history window, " + nlabel + " stored", value: ms(openFull.med), target: "≤ 200 ms",
+		baseline: ms(openSmall.med) + " at 1 000", ratio: ratio(float64(openFull.med), float64(openSmall.med)), verdict: verdict(openFull.med <= 200*time.Millisecond)})
+
 	// history package: search and first page on the big file and on 1 000
 	open := func(path string) *history.Store {
 		st, err := history.Open(ctx, history.Config{Path: path, MaxCount: -1, MaxAge: -1, RetentionInterval: -1})
@@ -204,10 +235,42 @@ func benchScale(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		"(default 50 000 messages) prunes in the background after opening.", runs, nlabel)
 	rep.note("scale", "Search and first page go through the history package on the same files (%d repetitions, p99 shown); baseline: the same "+
 		"call on a 1 000-message history, so the ratio says how much the size costs.", reps)
-	rep.note("scale", "Open-history-window time (target ≤ 200 ms) is not measured: it needs a probe in the UI (a click on the tray's "+
-		"History item can be sent over D-Bus, but nothing outside the app sees when the list is drawn short of screenshot polling).")
+	rep.note("scale", "Open history window: the app started with the history, connected, 2 s of settling, then the tray menu's \"Open history\" "+
+		"item clicked over D-Bus (com.canonical.dbusmenu Event, as a panel does) and `xdotool search --onlyvisible` polled every 5 ms until the "+
+		"window is visible (median of %d; slowest %s full, %s at 1 000). The window's list has read its first page when the app started, so "+
+		"it is drawn with rows on its first frame; the figure does not include that frame (one refresh, about 16 ms).", runs, ms(openFull.p99), ms(openSmall.p99))
 	if sc.historyN < 100_000 {
 		rep.note("scale", "The issue asks for 100 000 stored messages; this run used %d.", sc.historyN)
 	}
 	fmt.Fprintf(os.Stderr, "  slowest starts: bare %v, empty %v, full %v\n", bare.p99, empty.p99, full.p99)
+}
+
+// clickUntilWindow clicks the tray menu item labelled label and returns the
+// time until a visible X window named title exists.
+func clickUntilWindow(it *desktoptest.TrayItem, label, title string, within time.Duration) (time.Duration, error) {
+	menu, err := it.Menu()
+	if err != nil {
+		return 0, err
+	}
+	id := int32(-1)
+	for _, m := range menu {
+		if m.Label == label {
+			id = m.ID
+		}
+	}
+	if id < 0 {
+		return 0, fmt.Errorf("no %q in the tray menu", label)
+	}
+	begin := time.Now()
+	if err := it.Click(id); err != nil {
+		return 0, err
+	}
+	for time.Since(begin) < within {
+		out, err := exec.Command("xdotool", "search", "--onlyvisible", "--name", title).Output()
+		if err == nil && len(bytes.TrimSpace(out)) > 0 {
+			return time.Since(begin), nil
+		}
+		time.Sleep(5 * time.Millisecond) // polling the X server
+	}
+	return 0, fmt.Errorf("no visible window %q %v after the click", title, within)
 }
