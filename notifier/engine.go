@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"hash/fnv"
 	"net/url"
@@ -24,9 +25,88 @@ type engine struct {
 	batchAt time.Time      // when the first of them arrived
 	batchDu time.Time      // when the batch is complete
 	links   map[string]*linkState
+	// dupQ and srcQ hold every window end ever set, earliest first: tick
+	// pops what is due instead of scanning a thousand windows (100 msg/s of
+	// distinct messages) on every message. A record whose window was
+	// replaced, extended or closed since is stale and skipped.
+	dupQ, srcQ expiries
 	// due is no later than the earliest pending deadline (zero: none), so
 	// tick can return at once when nothing is due.
 	due time.Time
+}
+
+// expiry is one window end in an expiries heap.
+type expiry struct {
+	key string
+	end time.Time
+	seq uint64 // push order: ties go out in the order they were set
+}
+
+// expiries is a min-heap of window ends (container/heap).
+type expiries struct {
+	h   []expiry
+	seq uint64
+}
+
+func (x *expiries) Len() int { return len(x.h) }
+func (x *expiries) Less(i, j int) bool {
+	if !x.h[i].end.Equal(x.h[j].end) {
+		return x.h[i].end.Before(x.h[j].end)
+	}
+	return x.h[i].seq < x.h[j].seq
+}
+func (x *expiries) Swap(i, j int) { x.h[i], x.h[j] = x.h[j], x.h[i] }
+func (x *expiries) Push(v any)    { x.h = append(x.h, v.(expiry)) }
+func (x *expiries) Pop() any {
+	v := x.h[len(x.h)-1]
+	x.h = x.h[:len(x.h)-1]
+	return v
+}
+
+func (x *expiries) push(key string, end time.Time) {
+	x.seq++
+	heap.Push(x, expiry{key, end, x.seq})
+}
+
+// due pops the records due at now whose window still ends then, and
+// returns their keys in expiry order.
+func (x *expiries) due(now time.Time, current func(key string) (time.Time, bool)) []string {
+	var keys []string
+	for len(x.h) > 0 && !now.Before(x.h[0].end) {
+		r := heap.Pop(x).(expiry)
+		if end, ok := current(r.key); ok && end.Equal(r.end) {
+			keys = append(keys, r.key)
+		}
+	}
+	return keys
+}
+
+// next is the earliest end still current (stale records are dropped on the
+// way), zero when none.
+func (x *expiries) next(current func(key string) (time.Time, bool)) time.Time {
+	for len(x.h) > 0 {
+		if end, ok := current(x.h[0].key); ok && end.Equal(x.h[0].end) {
+			return end
+		}
+		heap.Pop(x)
+	}
+	return time.Time{}
+}
+
+func (e *engine) dupEnd(k string) (time.Time, bool) {
+	d := e.dups[k]
+	if d == nil {
+		return time.Time{}, false
+	}
+	return d.end, true
+}
+
+func (e *engine) srcEnd(k string) (time.Time, bool) {
+	w := e.sources[k]
+	if w == nil {
+		return time.Time{}, false
+	}
+	return w.end, true
 }
 
 // burstWin counts the popups of one source within a window.
@@ -93,12 +173,14 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 		return
 	}
 	e.dups[dk] = &dupWin{end: now.Add(e.cfg.MergeWindow), total: 1, first: m}
+	e.dupQ.push(dk, now.Add(e.cfg.MergeWindow))
 	e.note(now.Add(e.cfg.MergeWindow))
 	sk := m.Server + "\x00" + m.Source
 	w := e.sources[sk]
 	if w == nil || !now.Before(w.end) {
 		w = &burstWin{end: now.Add(e.cfg.BurstWindow)}
 		e.sources[sk] = w
+		e.srcQ.push(sk, w.end)
 		e.note(w.end)
 	}
 	if w.shown < e.cfg.BurstLimit {
@@ -112,7 +194,10 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 		w.heldAt = now
 	}
 	w.held = append(w.held, m)
-	w.end = minTime(now.Add(e.cfg.BurstWindow), w.heldAt.Add(e.cfg.BurstMaxWait))
+	if end := minTime(now.Add(e.cfg.BurstWindow), w.heldAt.Add(e.cfg.BurstMaxWait)); !end.Equal(w.end) {
+		w.end = end
+		e.srcQ.push(sk, w.end)
+	}
 	e.note(w.end)
 }
 
@@ -125,10 +210,10 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 	if len(e.batch) > 0 && !now.Before(e.batchDu) {
 		e.flushBatch(now, out)
 	}
-	for _, k := range sortedKeys(e.dups) {
+	for _, k := range e.dupQ.due(now, e.dupEnd) {
 		d := e.dups[k]
-		if now.Before(d.end) {
-			continue
+		if d == nil || now.Before(d.end) {
+			continue // a second record of a window handled above
 		}
 		if len(d.pending) == 0 {
 			delete(e.dups, k)
@@ -136,11 +221,12 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 		}
 		out.popups = append(out.popups, duplicateSummary(d, k))
 		d.pending, d.end = nil, now.Add(e.cfg.MergeWindow)
+		e.dupQ.push(k, d.end)
 	}
-	for _, k := range sortedKeys(e.sources) {
+	for _, k := range e.srcQ.due(now, e.srcEnd) {
 		w := e.sources[k]
-		if now.Before(w.end) {
-			continue
+		if w == nil || now.Before(w.end) {
+			continue // a second record of a window handled above
 		}
 		switch len(w.held) {
 		case 0:
@@ -153,6 +239,7 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 		}
 		// The storm may go on: stay in summary mode for one more window.
 		e.sources[k] = &burstWin{end: now.Add(e.cfg.BurstWindow), shown: e.cfg.BurstLimit}
+		e.srcQ.push(k, now.Add(e.cfg.BurstWindow))
 	}
 	e.tickLinks(now, pol, out)
 }
@@ -192,12 +279,8 @@ func (e *engine) recompute() {
 	if len(e.batch) > 0 {
 		consider(e.batchDu)
 	}
-	for _, d := range e.dups {
-		consider(d.end)
-	}
-	for _, w := range e.sources {
-		consider(w.end)
-	}
+	consider(e.dupQ.next(e.dupEnd))
+	consider(e.srcQ.next(e.srcEnd))
 	for _, l := range e.links {
 		consider(l.lostDue)
 	}

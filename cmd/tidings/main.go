@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -68,6 +69,11 @@ func run(args []string) int {
 	}
 	defer closeLog()
 	log.Info("tidings starting", "version", version, "hidden", o.hidden)
+	if path := os.Getenv("TIDINGS_CPUPROFILE"); path != "" { // benchmarks only: where the app's CPU goes
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 
 	if o.config == "" {
 		if o.config, err = account.DefaultConfigPath(); err != nil {
