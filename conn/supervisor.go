@@ -37,7 +37,7 @@ type Supervisor struct {
 	sinkMu     sync.Mutex // serialises Sink calls
 	sinkClosed bool
 
-	deliverMu sync.Mutex // guards ledger, holding, held, catchFrom
+	deliverMu sync.Mutex // guards ledger, holding, held, catchFrom, pending
 	ledger    *ledger
 	// catchFrom is where the next REST catch-up starts when it is not the
 	// resume point: the point of a catch-up whose re-check has not run yet
