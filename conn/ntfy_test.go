@@ -2,12 +2,10 @@ package conn
 
 import (
 	"errors"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -191,60 +189,20 @@ func TestReliability01NtfyRestartLoopLosesAndRepeatsNothing(t *testing.T) {
 	rec := newRecorder()
 	cfg := ntfyConfig(t, f.url(), "alerts")
 	startSupervisor(t, cfg, rec)
-	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
-		t.Fatal("never connected")
-	}
-	var mu sync.Mutex
-	var published []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if id := f.publish("alerts", "m"); id != "" {
-					mu.Lock()
-					published = append(published, id)
-					mu.Unlock()
-				}
+	var published []string // only the publisher goroutine appends, until restartLoop returns
+	restarts, late, worst, worstBound := restartLoop(t, rec, cfg, restartTarget{
+		publish: func() {
+			if id := f.publish("alerts", "m"); id != "" {
+				published = append(published, id)
 			}
-		}
+		},
+		live: f.liveSubs, kill: f.kill, restart: f.restart,
 	})
-	const restarts = 50
-	slack := 5 * unit
-	var worst time.Duration
-	late := 0
-	for i := range restarts {
-		before := 0
-		rec.waitFor(time.Second, func(r *recorder) bool {
-			before = connectedCount(r)
-			return r.state() == StateConnected && f.liveSubs() == 1
-		})
-		pause(time.Duration(rand.Int64N(int64(2 * unit))))
-		f.kill()
-		killed := time.Now()
-		pause(time.Duration(rand.Int64N(int64(3 * unit))))
-		f.restart(t)
-		bound := time.Since(killed) + cfg.BackoffCap + slack
-		ok := rec.waitFor(bound+time.Second, func(r *recorder) bool { return connectedCount(r) > before })
-		took := time.Since(killed)
-		if !ok || took > bound {
-			late++
-			t.Errorf("restart %d: reconnected after %s, bound %s", i+1, took, bound)
-		}
-		worst = max(worst, took)
-	}
-	close(stop)
-	wg.Wait()
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) >= len(published) }) {
 		t.Errorf("delivered %d of %d", len(rec.snapshotMsgs()), len(published))
 	}
 	dup := checkIDs(t, rec.snapshotMsgs(), published)
-	c.fig("ntfy: %d restarts, worst reconnect %s, %d late", restarts, worst.Round(time.Millisecond), late)
+	c.fig("ntfy: %d restarts, worst reconnect %s (bound %s), %d late", restarts, worst.Round(time.Millisecond), worstBound.Round(time.Millisecond), late)
 	c.fig("ntfy: published %d delivered %d duplicated %d", len(published), len(rec.snapshotMsgs()), dup)
 }
 

@@ -14,18 +14,24 @@ func pause(d time.Duration) { time.Sleep(d) }
 
 func connectedCount(r *recorder) int { return r.countState(StateConnected) }
 
-// Check 1: the server is killed and restarted 50 times with 0–3 s
-// (scaled) downtime while a publisher runs.
-func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
-	c := newCheck(t, 1, "restart loop")
-	srv := newTestServer(t, testToken)
-	rec := newRecorder()
-	cfg := scaledConfig(srv.url(), unit)
-	startSupervisor(t, cfg, rec)
+// restartTarget is what the restart loop kills: the native test server or
+// the ntfy fake.
+type restartTarget struct {
+	publish func()     // one publish attempt every 2 ms (it may find the server down)
+	live    func() int // sockets the server holds
+	kill    func()
+	restart func(testing.TB)
+}
+
+// restartLoop is check 1's scenario: 50 kills and restarts with 0–3 s
+// (scaled) downtime while a publisher runs, each reconnect checked against
+// downtime + backoff cap + slack. It returns when the publisher has
+// stopped; the caller checks what was delivered.
+func restartLoop(t *testing.T, rec *recorder, cfg Config, srv restartTarget) (restarts, late int, worst, worstBound time.Duration) {
+	t.Helper()
 	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
 		t.Fatal("never connected")
 	}
-
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { // the publisher
@@ -36,26 +42,22 @@ func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
 			case <-stop:
 				return
 			case <-tick.C:
-				srv.publishIfUp("m")
+				srv.publish()
 			}
 		}
 	})
-
-	const restarts = 50
+	restarts = 50
 	slack := 5 * unit
-	var worst, worstBound time.Duration
-	late := 0
 	for i := range restarts {
 		before := 0
 		rec.waitFor(time.Second, func(r *recorder) bool {
 			before = connectedCount(r)
-			return r.state() == StateConnected && srv.liveConns() == 1
+			return r.state() == StateConnected && srv.live() == 1
 		})
 		pause(time.Duration(rand.Int64N(int64(2 * unit)))) // up a little while
 		srv.kill()
 		killed := time.Now()
-		down := time.Duration(rand.Int64N(int64(3 * unit)))
-		pause(down)
+		pause(time.Duration(rand.Int64N(int64(3 * unit)))) // down
 		srv.restart(t)
 		bound := time.Since(killed) + cfg.BackoffCap + slack
 		ok := rec.waitFor(bound+time.Second, func(r *recorder) bool { return connectedCount(r) > before })
@@ -70,6 +72,20 @@ func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	return restarts, late, worst, worstBound
+}
+
+// Check 1: the server is killed and restarted 50 times with 0–3 s
+// (scaled) downtime while a publisher runs.
+func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
+	c := newCheck(t, 1, "restart loop")
+	srv := newTestServer(t, testToken)
+	rec := newRecorder()
+	cfg := scaledConfig(srv.url(), unit)
+	startSupervisor(t, cfg, rec)
+	restarts, late, worst, worstBound := restartLoop(t, rec, cfg, restartTarget{
+		publish: func() { srv.publishIfUp("m") }, live: srv.liveConns, kill: srv.kill, restart: srv.restart,
+	})
 	published := srv.stored()
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) >= published }) {
 		t.Errorf("delivered %d of %d", len(rec.snapshotMsgs()), published)
