@@ -31,6 +31,11 @@ type Config struct {
 	// Timeout bounds one store or account call made for the user
 	// (default 10 s).
 	Timeout time.Duration
+	// SetTrayTapped, when set, is given what a click on the tray icon
+	// should run (cmd/tidings passes fyne.io/systray's SetOnTapped).
+	// Desk.SetSystemTrayWindow alone would show the history window's bare
+	// Fyne window without building it first.
+	SetTrayTapped func(func())
 }
 
 func (c Config) withDefaults() Config {
@@ -59,8 +64,8 @@ type Controller struct {
 	closed   bool
 }
 
-// NewController builds every window (hidden) and the tray, and selects the
-// language from the settings.
+// NewController makes every window (hidden; each is built when first shown)
+// and the tray, and selects the language from the settings.
 func NewController(cfg Config) *Controller {
 	cfg = cfg.withDefaults()
 	if err := SetLanguage(cfg.Settings.Load().Language); err != nil {
@@ -89,6 +94,9 @@ func NewController(cfg Config) *Controller {
 		cancel := cfg.History.Subscribe(c.Tray.Changed)
 		c.closers = append(c.closers, cancel)
 		cfg.Desk.SetSystemTrayWindow(c.History.Window())
+		if cfg.SetTrayTapped != nil {
+			cfg.SetTrayTapped(func() { runOnUI(c.History.Show) })
+		}
 	}
 	return c
 }

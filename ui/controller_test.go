@@ -18,6 +18,7 @@ type controllerFixture struct {
 	con   *fakeConn
 	c     *Controller
 	now   time.Time
+	tap   func() // what a click on the tray icon runs
 }
 
 func newControllerFixture(t *testing.T) *controllerFixture {
@@ -32,6 +33,7 @@ func newControllerFixture(t *testing.T) *controllerFixture {
 		App: test.NewTempApp(t), Desk: f.desk, Accounts: f.acc, Connection: f.con,
 		History: f.store, Settings: f.set, Now: func() time.Time { return f.now },
 		TrayInterval: time.Millisecond, HistoryInterval: time.Millisecond,
+		SetTrayTapped: func(tap func()) { f.tap = tap },
 	})
 	t.Cleanup(f.c.Close)
 	return f
@@ -47,6 +49,39 @@ func (f *controllerFixture) menu(t *testing.T, status string) func(label string)
 	return func(label string) {
 		_, _, m, _ := f.desk.state()
 		findItem(t, m, label).Action()
+	}
+}
+
+func TestWindowsAreBuiltWhenFirstShownAndATrayClickBuildsAndShowsTheHistory(t *testing.T) {
+	f := newControllerFixture(t)
+	if f.c.History.built || f.c.History.list != nil || f.c.Login.form != nil || f.c.Settings.form != nil {
+		t.Fatal("a window was built before it was shown")
+	}
+	if f.store.subscribers() != 1 {
+		t.Fatalf("store subscribers before the history was shown = %d, want 1 (the tray)", f.store.subscribers())
+	}
+	f.c.SetLanguage(LangChinese) // relocalising unbuilt windows only renames them
+	if f.c.History.built || f.c.History.Window().Title() != "Tidings — 历史消息" {
+		t.Fatalf("unbuilt history after a language change: built %v, title %q", f.c.History.built, f.c.History.Window().Title())
+	}
+	f.c.SetLanguage(LangEnglish)
+	if f.tap == nil {
+		t.Fatal("no tray click handler was set")
+	}
+	f.tap()
+	f.q.until(t, "history shown with its first page", func() bool {
+		h := f.c.History
+		return h.built && h.Window().Content().Visible() && len(h.rows) == 3
+	})
+	if f.store.subscribers() != 2 {
+		t.Fatalf("store subscribers after the history was shown = %d, want 2", f.store.subscribers())
+	}
+	if f.c.History.markAll.Text != "Mark all read" {
+		t.Fatalf("history built in the wrong language: %q", f.c.History.markAll.Text)
+	}
+	f.c.Login.ShowError("x")
+	if f.c.Login.form == nil || f.c.Login.errLabel.Text != "x" {
+		t.Fatal("ShowError did not build the login form")
 	}
 }
 
@@ -127,6 +162,11 @@ func TestSwitchingToChineseRebuildsTheWindowsAndTheMenu(t *testing.T) {
 	f := newControllerFixture(t)
 	f.c.SetStatus(Status{State: StateConnected, Server: "s"})
 	f.menu(t, "Connected to s")
+	f.c.Login.Show()
+	f.c.History.Show()
+	if f.c.Login.button.Text != "Log in" || f.c.History.markAll.Text != "Mark all read" {
+		t.Fatalf("not built in English first: %q %q", f.c.Login.button.Text, f.c.History.markAll.Text)
+	}
 	f.c.Settings.Show()
 	f.c.Settings.language.SetSelected("简体中文")
 	t.Cleanup(func() { _ = SetLanguage(LangEnglish) })

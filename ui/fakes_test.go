@@ -353,3 +353,10 @@ type fakeConn struct {
 }
 
 func (c *fakeConn) Reconnect() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+
+// subscribers counts the live Subscribe registrations.
+func (h *fakeHistory) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

@@ -48,14 +48,14 @@ var protocols = []Protocol{ProtocolTidings, ProtocolGotify, ProtocolNtfy}
 
 func protocolLabel(p Protocol) string { return T("login.protocol." + string(p)) }
 
-// NewLoginWindow builds the login window (not shown yet).
+// NewLoginWindow makes the login window, hidden; its form is built when it
+// is first shown (see NewHistoryWindow for why).
 func NewLoginWindow(cfg LoginConfig) *LoginWindow {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
 	l := &LoginWindow{cfg: cfg, win: cfg.App.NewWindow(T("login.title"))}
 	l.win.SetCloseIntercept(l.win.Hide)
-	l.build(cfg.Initial)
 	l.win.Resize(fyne.NewSize(420, 0))
 	return l
 }
@@ -65,6 +65,7 @@ func (l *LoginWindow) Window() fyne.Window { return l.win }
 
 // Show shows the window and focuses the first empty field.
 func (l *LoginWindow) Show() {
+	l.ensure()
 	l.win.Show()
 	l.win.RequestFocus()
 	for _, e := range []*widget.Entry{l.url, l.user, l.password} {
@@ -79,6 +80,7 @@ func (l *LoginWindow) Show() {
 // ShowError shows the window with a sentence in the error line (for
 // example after the server refused the stored token).
 func (l *LoginWindow) ShowError(sentence string) {
+	l.ensure()
 	l.setError(sentence)
 	l.Show()
 }
@@ -86,6 +88,10 @@ func (l *LoginWindow) ShowError(sentence string) {
 // Relocalise rebuilds the window in the current language, keeping what
 // was typed.
 func (l *LoginWindow) Relocalise() {
+	if l.form == nil {
+		l.win.SetTitle(T("login.title"))
+		return // built in the current language when first shown
+	}
 	cur := l.request()
 	errText := l.errLabel.Text
 	l.win.SetTitle(T("login.title"))
@@ -93,6 +99,13 @@ func (l *LoginWindow) Relocalise() {
 	l.password.SetText(cur.Password.Reveal())
 	l.token.SetText(cur.Token.Reveal())
 	l.setError(errText)
+}
+
+// ensure builds the form from the configured defaults, once.
+func (l *LoginWindow) ensure() {
+	if l.form == nil {
+		l.build(l.cfg.Initial)
+	}
 }
 
 func (l *LoginWindow) build(init LoginRequest) {

@@ -50,7 +50,8 @@ type SettingsWindow struct {
 	building                   bool
 }
 
-// NewSettingsWindow builds the window from the stored settings.
+// NewSettingsWindow makes the window, hidden; Show builds the form from the
+// stored settings (see NewHistoryWindow for why not before).
 func NewSettingsWindow(cfg SettingsConfig) *SettingsWindow {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -60,7 +61,6 @@ func NewSettingsWindow(cfg SettingsConfig) *SettingsWindow {
 	}
 	s := &SettingsWindow{cfg: cfg, win: cfg.App.NewWindow(T("settings.title"))}
 	s.win.SetCloseIntercept(s.win.Hide)
-	s.build()
 	s.win.Resize(fyne.NewSize(480, 620))
 	return s
 }
@@ -80,6 +80,9 @@ func (s *SettingsWindow) Show() {
 // Relocalise rebuilds the window in the current language.
 func (s *SettingsWindow) Relocalise() {
 	s.win.SetTitle(T("settings.title"))
+	if s.form == nil {
+		return // built in the current language when first shown
+	}
 	s.build()
 	s.loadSources()
 }

@@ -102,6 +102,7 @@ func TestEveryChangeIsSavedAtOnce(t *testing.T) {
 	}
 	// A new window built from the store shows the same settings: they persist.
 	again := NewSettingsWindow(SettingsConfig{App: test.NewTempApp(t), Store: f.store})
+	again.Show()
 	if again.dndFrom.Text != "23:15" || again.max.Text != "5000" || !again.autostart.Checked {
 		t.Fatalf("reopened: %q %q %v", again.dndFrom.Text, again.max.Text, again.autostart.Checked)
 	}

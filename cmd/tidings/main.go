@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
 
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/assets"
@@ -75,6 +77,15 @@ func run(args []string) int {
 		}
 	}
 
+	if path := os.Getenv("TIDINGS_MEMPROFILE"); path != "" { // benchmarks only: the heap at exit
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				runtime.GC()
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	if o.config == "" {
 		if o.config, err = account.DefaultConfigPath(); err != nil {
 			log.Error("no config directory", "err", err)
@@ -156,7 +167,7 @@ func run(args []string) int {
 	ctrl = ui.NewController(ui.Config{
 		App: a, Desk: deskApp, Log: log,
 		Accounts: uiAccounts{cl, settings}, Connection: uiConnection{cl}, History: uiHistory{hist}, Settings: settings,
-		LoginDefaults: defaults,
+		LoginDefaults: defaults, SetTrayTapped: systray.SetOnTapped,
 	})
 	defer ctrl.Close()
 	if path := os.Getenv("TIDINGS_UI_PROBE"); path != "" { // benchmarks only: UI-thread stalls
