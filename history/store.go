@@ -132,6 +132,10 @@ type Store struct {
 	movedAside string // where a bad database was moved at Open, if anywhere
 
 	wmu sync.Mutex // serialises write transactions within this process
+	// hint is one connection kept out of the pool with synchronous=NORMAL,
+	// for writes whose loss in a power cut costs only a repeat popup
+	// (MarkNotified); nil in memory. Guarded by wmu.
+	hint *sql.Conn
 
 	watchers watchers
 
@@ -192,6 +196,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if s.db, err = openMemory(ctx); err != nil {
 			return nil, fmt.Errorf("history: in-memory fallback: %w", err)
 		}
+	} else if s.hint, err = hintConn(ctx, s.db); err != nil {
+		s.log.Warn("history: no relaxed connection; marking popups shown waits for the disk", "err", err)
 	}
 
 	bg, stop := context.WithCancel(ctx)
@@ -232,8 +238,8 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: open %s: %w", cfg.Path, err)
 	}
-	db.SetMaxOpenConns(4)
-	db.SetMaxIdleConns(4)
+	db.SetMaxOpenConns(5) // 4 for the pool, 1 kept aside by Open (hintConn)
+	db.SetMaxIdleConns(5)
 	if !cleanSinceClose(cfg.Path) {
 		if err := check(ctx, db); err != nil {
 			db.Close()
@@ -245,6 +251,22 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// hintConn takes one connection out of db's pool and relaxes it to
+// synchronous=NORMAL: in WAL mode its commits reach the log file (an app
+// crash keeps them) without waiting for the disk; the next FULL commit's
+// sync makes them durable too.
+func hintConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous(NORMAL)"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // openMemory is the last resort: a private in-memory database on a single
@@ -282,6 +304,9 @@ func (s *Store) Close() error {
 		s.watchers.closeAll()
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
+		if s.hint != nil {
+			_ = s.hint.Close() // back to the pool, which Close then closes
+		}
 		s.closeErr = s.db.Close()
 		if s.closeErr == nil && s.path != "" {
 			if err := markClean(s.path); err != nil {

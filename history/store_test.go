@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -300,5 +301,56 @@ func TestDatabaseFileUsesWALAndFullSync(t *testing.T) {
 		if got != want {
 			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
 		}
+	}
+}
+
+func TestOnlyTheShownMarksCommitWithoutWaitingForTheDisk(t *testing.T) {
+	cfg := testConfig(t)
+	s := openStore(t, cfg)
+	ctx := context.Background()
+	// Every pooled connection (all of them at once, so none is reused) syncs
+	// in full; the one kept aside for MarkNotified does not.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i, c := range append(conns, s.hint) {
+		var got string
+		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		want := "2"
+		if c == s.hint {
+			want = "1"
+		}
+		if got != want {
+			t.Errorf("connection %d: synchronous = %s, want %s", i, got, want)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	// The relaxed commit is in the log: a store opened after this one
+	// closed sees it.
+	if _, err := s.Insert(ctx, msg("1", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.Unnotified(ctx, 10); err != nil || len(left) != 1 {
+		t.Fatalf("unnotified before the mark = %v, %v; want the message", left, err)
+	}
+	if err := s.MarkNotified(ctx, Key{Server: "s1", ID: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openStore(t, cfg)
+	if left, err := again.Unnotified(ctx, 10); err != nil || len(left) != 0 {
+		t.Fatalf("unnotified after reopening = %v, %v; want none", left, err)
 	}
 }

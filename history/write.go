@@ -182,7 +182,7 @@ func (s *Store) MarkNotified(ctx context.Context, keys ...Key) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	return s.write(ctx, "mark notified", func(tx *sql.Tx) error {
+	return s.writeHint(ctx, "mark notified", func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `UPDATE messages SET notified = 1 WHERE server = ? AND msg_id = ?`)
 		if err != nil {
 			return err
@@ -243,12 +243,27 @@ func (s *Store) exec(ctx context.Context, what, query string, args ...any) (int6
 // write runs fn in an IMMEDIATE transaction, one writer at a time in this
 // process, and commits it.
 func (s *Store) write(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	return s.writeWith(ctx, what, false, fn)
+}
+
+// writeHint is write for what may be lost in a power cut but not in a
+// crash of the app: it commits on the relaxed connection (see hintConn),
+// so it does not wait for the disk.
+func (s *Store) writeHint(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	return s.writeWith(ctx, what, true, fn)
+}
+
+func (s *Store) writeWith(ctx context.Context, what string, relaxed bool, fn func(*sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	begin := s.db.BeginTx
+	if relaxed && s.hint != nil {
+		begin = s.hint.BeginTx
+	}
+	tx, err := begin(ctx, nil)
 	if err != nil {
 		return s.fail(what, err)
 	}

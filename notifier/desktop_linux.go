@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -35,9 +39,10 @@ const (
 
 // Desktop is the platform Notifier.
 type Desktop struct {
-	log  *slog.Logger
-	bus  func() (*dbus.Conn, error)
-	icon dbus.Variant // image-data hint, 64×64 RGBA
+	log      *slog.Logger
+	bus      func() (*dbus.Conn, error)
+	icon     dbus.Variant // the icon hint: image-path (a file) or image-data
+	iconHint string       // "image-path" or "image-data"; "" without an icon
 
 	// Open opens a clicked popup's URL; OpenURL unless a test injects one.
 	Open OpenFunc
@@ -66,23 +71,33 @@ func NewDesktop(logger *slog.Logger) *Desktop {
 	beeep.AppName = AppName
 	d := &Desktop{log: logger.With("component", "notifier"), bus: dbus.SessionBus, Open: OpenURL,
 		groups: map[string]uint32{}, urls: map[uint32]string{}}
-	if icon, err := appIconHint(); err == nil {
-		d.icon = icon
-	} else {
-		d.log.Warn("app icon unusable; popups go without it", "err", err)
-	}
+	d.iconHint, d.icon = popupIcon(d.log)
 	return d
 }
 
-// appIconHint decodes and scales the app icon once per process.
-var appIconHint = sync.OnceValues(func() (dbus.Variant, error) {
-	img, err := iconRGBA(assets.AppIcon, 64)
+// popupIcon picks how popups carry the app icon: by the path of a 64 px PNG
+// in the user's cache directory, or, when that file cannot be written, as
+// the pixels themselves in the image-data hint.
+func popupIcon(log *slog.Logger) (string, dbus.Variant) {
+	img, err := appIcon64()
 	if err != nil {
-		return dbus.Variant{}, err
+		log.Warn("app icon unusable; popups go without it", "err", err)
+		return "", dbus.Variant{}
 	}
-	return dbus.MakeVariant(imageData{W: int32(img.Rect.Dx()), H: int32(img.Rect.Dy()), Stride: int32(img.Stride),
-		Alpha: true, Bits: 8, Channels: 4, Data: img.Pix}), nil
-})
+	dir, err := os.UserCacheDir()
+	if err == nil {
+		var path string
+		if path, err = writeIconFile(filepath.Join(dir, "tidings"), img); err == nil {
+			return "image-path", dbus.MakeVariant((&url.URL{Scheme: "file", Path: path}).String())
+		}
+	}
+	log.Info("popup icon file unavailable; popups carry the pixels", "err", err)
+	return "image-data", dbus.MakeVariant(imageData{W: int32(img.Rect.Dx()), H: int32(img.Rect.Dy()), Stride: int32(img.Stride),
+		Alpha: true, Bits: 8, Channels: 4, Data: img.Pix})
+}
+
+// appIcon64 decodes and scales the app icon once per process.
+var appIcon64 = sync.OnceValues(func() (*image.RGBA, error) { return iconRGBA(assets.AppIcon, 64) })
 
 // imageData is the freedesktop "image-data" hint, D-Bus type (iiibiiay).
 type imageData struct {
@@ -117,8 +132,8 @@ func (d *Desktop) notifyDBus(ctx context.Context, p Popup) error {
 		"urgency":       dbus.MakeVariant(byte(p.Urgency)),
 		"desktop-entry": dbus.MakeVariant(DesktopEntry),
 	}
-	if d.icon.Signature().String() != "" {
-		hints["image-data"] = d.icon
+	if d.iconHint != "" {
+		hints[d.iconHint] = d.icon
 	}
 	actions := []string{}
 	if p.URL != "" {

@@ -1,10 +1,15 @@
 package notifier
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -57,9 +62,11 @@ func TestMessagesReachTheSessionNotificationServerWithNameUrgencyAndEscapedBody(
 			t.Errorf("notification %d: app=%q summary=%q body=%q urgency=%d; want %q %q %d",
 				i, n.AppName, n.Summary, n.Body, n.Urgency(), w.summary, w.body, w.urgency)
 		}
-		var img imageData
-		if v, ok := n.Hints["image-data"]; !ok || dbus.Store([]interface{}{v.Value()}, &img) != nil || img.W != 64 {
-			t.Errorf("notification %d: no 64 px app icon in the image-data hint", i)
+		if _, err := iconFromHint(n); err != nil {
+			t.Errorf("notification %d: %v", i, err)
+		}
+		if _, ok := n.Hints["image-data"]; ok {
+			t.Errorf("notification %d: carries the icon's pixels although its file could be written", i)
 		}
 		if v, ok := n.Hints["desktop-entry"]; !ok || v.Value() != DesktopEntry {
 			t.Errorf("notification %d: desktop-entry hint = %v", i, v)
@@ -74,28 +81,100 @@ func TestMessagesReachTheSessionNotificationServerWithNameUrgencyAndEscapedBody(
 	}
 }
 
-func TestTheIconHintIsASmallRGBAImage(t *testing.T) {
+// iconFromHint decodes the PNG that n's image-path hint names.
+func iconFromHint(n desktoptest.Notification) (image.Image, error) {
+	v, ok := n.Hints["image-path"]
+	if !ok {
+		return nil, errors.New("no image-path hint")
+	}
+	s, _ := v.Value().(string)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "file" {
+		return nil, fmt.Errorf("image-path %q is not a file URI", s)
+	}
+	f, err := os.Open(u.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return png.Decode(f)
+}
+
+func TestThePopupIconIsA64PixelPNGInTheUsersCacheDirectory(t *testing.T) {
 	desktoptest.Require(t)
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(cache, "a dir with spaces"))
 	srv := desktoptest.StartNotifications(t)
 	if err := NewDesktop(quiet).Show(context.Background(), Popup{Title: "icon"}); err != nil {
 		t.Fatal(err)
 	}
 	n := srv.Wait(t, 10*time.Second, untilN(1))[0]
+	img, err := iconFromHint(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "file://" + filepath.ToSlash(filepath.Join(cache, "a%20dir%20with%20spaces", "tidings", iconFileName)); n.Hints["image-path"].Value() != want {
+		t.Fatalf("image-path %v, want %s", n.Hints["image-path"].Value(), want)
+	}
+	if b := img.Bounds(); b.Dx() != 64 || b.Dy() != 64 {
+		t.Fatalf("icon %dx%d", b.Dx(), b.Dy())
+	}
+	opaque := 0
+	for y := range 64 {
+		for x := range 64 {
+			if _, _, _, a := img.At(x, y).RGBA(); a > 200*257 {
+				opaque++
+			}
+		}
+	}
+	if opaque < 64*64/4 {
+		t.Fatalf("only %d opaque pixels: the icon did not survive scaling", opaque)
+	}
+}
+
+func TestAnIconFileThatChangedIsWrittenAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tidings")
+	img, err := appIcon64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := writeIconFile(dir, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writeIconFile(dir, img); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
+		t.Fatalf("the damaged icon file was kept (%d bytes)", len(got))
+	}
+}
+
+func TestWithoutAWritableCacheDirectoryThePopupCarriesTheIconsPixels(t *testing.T) {
+	desktoptest.Require(t)
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("XDG_CACHE_HOME", notADir)
+	srv := desktoptest.StartNotifications(t)
+	if err := NewDesktop(quiet).Show(context.Background(), Popup{Title: "icon"}); err != nil {
+		t.Fatal(err)
+	}
+	n := srv.Wait(t, 10*time.Second, untilN(1))[0]
+	if _, ok := n.Hints["image-path"]; ok {
+		t.Fatal("image-path hint without a file")
+	}
 	var img imageData
 	if err := dbus.Store([]interface{}{n.Hints["image-data"].Value()}, &img); err != nil {
 		t.Fatal(err)
 	}
 	if img.W != 64 || img.H != 64 || img.Stride != 256 || len(img.Data) != 64*256 || !img.Alpha || img.Channels != 4 {
 		t.Fatalf("image-data %dx%d stride %d, %d bytes", img.W, img.H, img.Stride, len(img.Data))
-	}
-	opaque := 0
-	for i := 3; i < len(img.Data); i += 4 {
-		if img.Data[i] > 200 {
-			opaque++
-		}
-	}
-	if opaque < 64*64/4 {
-		t.Fatalf("only %d opaque pixels: the icon did not survive scaling", opaque)
 	}
 }
 

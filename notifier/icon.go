@@ -5,10 +5,15 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"os"
+	"path/filepath"
+
+	"github.com/tidings-app/tidings/internal/atomicfile"
 )
 
-// iconRGBA decodes a PNG and box-filters it down to at most size×size, so
-// the image-data hint is 16 KiB rather than the full 256 KiB icon.
+// iconRGBA decodes a PNG and box-filters it down to at most size×size: the
+// popup icon (its file, or the 16 KiB image-data hint when no file can be
+// written) rather than the full 256 px icon.
 func iconRGBA(data []byte, size int) (*image.RGBA, error) {
 	src, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -43,4 +48,30 @@ func iconRGBA(data []byte, size int) (*image.RGBA, error) {
 		}
 	}
 	return dst, nil
+}
+
+// iconFileName is the popup icon's file in Tidings' cache directory.
+const iconFileName = "popup-icon-64.png"
+
+// writeIconFile stores img as a PNG in dir (created if missing) unless the
+// file there already holds exactly that PNG, and returns the file's path.
+// A popup then names the file (the "image-path" hint) instead of carrying
+// 16 KiB of pixels: every Notify call stays small, and the bus and the
+// notification server have less to copy and decode.
+func writeIconFile(dir string, img image.Image) (string, error) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, iconFileName)
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
 }

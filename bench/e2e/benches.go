@@ -162,15 +162,16 @@ func benchLatency(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		}
 	}
 	rep.note("latency", "End point: a real notification daemon, dunst 1.9 (C), configured with an empty format so it answers each Notify and draws nothing, with dbus-monitor on the session bus "+
-		"timestamping each Notify call as the bus hands it over (wall clock, µs). The harness's own godbus recorder is not used here: godbus decodes "+
-		"the app's 16 KiB image-data hint byte by byte through reflection (~10 ms per popup on this machine), which alone saturates 2 cores at 100 msg/s.")
+		"timestamping each Notify call as the bus hands it over (wall clock, µs). The harness's own godbus recorder is not used here: it is "+
+		"slower than the path it would measure (godbus decodes through reflection; a 16 KiB image-data hint, which the app sent before it named its "+
+		"icon file instead, took ~10 ms per popup).")
 	rep.note("latency", "Path: the harness publishes (HTTP POST /api/publish over keep-alive loopback connections, open loop: message i is due at i/rate) → "+
 		"the reference server in the harness process (stores each message in SQLite with synchronous=FULL, then fans out) → WebSocket → "+
 		"the real `tidings` binary under Xvfb (history insert, policy, D-Bus call) → the notification daemon on the private session bus "+
 		"(see End point). Latency = Notify handed to the daemon − publish request started.")
 	rep.note("latency", "Baseline (floor): in the same run, right after tidings' run at each rate (same rate, same duration, same daemon), a raw "+
-		"gorilla/websocket client in the harness, logged in as another user, that decodes each frame and calls the same Notify method with a "+
-		"payload of the same size (64×64 image-data hint) and nothing else: no history, no policy. Both stay connected throughout; each run "+
+		"gorilla/websocket client in the harness, logged in as another user, that decodes each frame and calls the same Notify method with the "+
+		"same hints (urgency, desktop-entry, image-path naming the app's own 64 px icon file) and nothing else: no history, no policy. Both stay connected throughout; each run "+
 		"publishes to one of the two users only, so each has the daemon to itself, and each starts after the daemon has been quiet for 1 s. The ratio is tidings / floor.")
 	rep.note("latency", "Burst control (more than 3 popups per source in 10 s become a summary) would hide popups, so every message has its own "+
 		"title and source (topic); each is matched to its Notify by title.")

@@ -30,9 +30,9 @@ type endpoint interface {
 // daemonEnd is a real notification daemon (dunst, in C, drawing on the
 // Xvfb display) with dbus-monitor watching the session bus: each Notify
 // method call is timestamped by dbus-monitor as the bus hands it over.
-// The harness's own recorder (godbus) cannot be the end point at 100
-// msg/s: godbus decodes the 16 KiB image-data hint byte by byte through
-// reflection (~10 ms a message here), which saturates the 2 cores.
+// The harness's own recorder (godbus) is not the end point here: godbus
+// decodes through reflection and costs more than the path it would time
+// (a 16 KiB image-data hint took ~10 ms a message).
 type daemonEnd struct {
 	mu     sync.Mutex
 	got    []desktoptest.Notification

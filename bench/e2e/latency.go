@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -118,7 +121,7 @@ func sessionToken(t *tb, srv *servertest.Server, user string) string {
 // floorClient is the baseline of the latency benchmark: the least a client
 // can do on this path — a raw gorilla/websocket reader that decodes each
 // frame and calls org.freedesktop.Notifications.Notify at once, with the
-// same payload size as the app (a 64×64 image-data hint), no history, no
+// same hints as the app (its image-path names the app's own icon file), no history, no
 // policy. Its app name is "floor".
 type floorClient struct {
 	ws   *websocket.Conn
@@ -153,12 +156,10 @@ func startFloor(t *tb, srv *servertest.Server, token string, busAddr string, not
 		t.Fatalf("floor client: bus: %v", err)
 	}
 	f := &floorClient{ws: ws, bus: bus, done: make(chan struct{}), arrived: map[string]time.Time{}}
-	icon := dbus.MakeVariant(struct {
-		W, H, Stride int32
-		Alpha        bool
-		Bits, Chans  int32
-		Data         []byte
-	}{64, 64, 256, true, 8, 4, make([]byte, 64*64*4)})
+	var icon dbus.Variant
+	if notify {
+		icon = dbus.MakeVariant(appIconURI(t))
+	}
 	obj := bus.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
 	go func() {
 		defer close(f.done)
@@ -179,7 +180,7 @@ func startFloor(t *tb, srv *servertest.Server, token string, busAddr string, not
 				continue
 			}
 			hints := map[string]dbus.Variant{"urgency": dbus.MakeVariant(byte(1)),
-				"desktop-entry": dbus.MakeVariant("floor"), "image-data": icon}
+				"desktop-entry": dbus.MakeVariant("floor"), "image-path": icon}
 			var id uint32
 			_ = obj.Call("org.freedesktop.Notifications.Notify", 0, floorApp, uint32(0), "", m.Title, m.Message,
 				[]string{}, hints, int32(-1)).Store(&id)
@@ -286,4 +287,18 @@ func runLatency(ctx context.Context, t *tb, pub *publisher, bus endpoint, floor 
 	}
 	return latencyRun{rate: rate, achieved: achieved, dur: dur, n: n,
 		app: distOf(appD, n-len(appD)), floor: distOf(floorD, n-len(floorD)), frame: distOf(frameD, n-len(frameD))}
+}
+
+// appIconURI is the file URI of the popup icon the app wrote into the
+// desktop's cache directory (the harness shares its environment).
+func appIconURI(t *tb) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tidings", "popup-icon-64.png")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("floor client: the app's icon file: %v", err)
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String()
 }

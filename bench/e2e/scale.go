@@ -237,8 +237,9 @@ func benchScale(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		"call on a 1 000-message history, so the ratio says how much the size costs.", reps)
 	rep.note("scale", "Open history window: the app started with the history, connected, 2 s of settling, then the tray menu's \"Open history\" "+
 		"item clicked over D-Bus (com.canonical.dbusmenu Event, as a panel does) and `xdotool search --onlyvisible` polled every 5 ms until the "+
-		"window is visible (median of %d; slowest %s full, %s at 1 000). The window's list has read its first page when the app started, so "+
-		"it is drawn with rows on its first frame; the figure does not include that frame (one refresh, about 16 ms).", runs, ms(openFull.p99), ms(openSmall.p99))
+		"window is visible (median of %d; slowest %s full, %s at 1 000). The window is built when it is first opened (the app "+
+		"starts without laying out any window, which would load the theme's fonts): the figure includes building it, loading the fonts and "+
+		"mapping it; its first page is read in the background and drawn a refresh later (about 16 ms), which the figure does not include.", runs, ms(openFull.p99), ms(openSmall.p99))
 	if sc.historyN < 100_000 {
 		rep.note("scale", "The issue asks for 100 000 stored messages; this run used %d.", sc.historyN)
 	}
