@@ -1,14 +1,17 @@
 // Package client is Tidings without a face: it logs in through account,
 // keeps one conn.Supervisor for the configured account, stores every message
-// in the history before anything else, and hands the new ones to the
-// notifier. cmd/tidings adapts it to the ui package's interfaces; tests drive
-// it directly against a real server, a real keyring and a real bus.
+// in the history, and hands the new ones to the notifier as soon as the
+// insert knows they are new (while its commit is made durable). cmd/tidings
+// adapts it to the ui package's interfaces; tests drive it directly against
+// a real server, a real keyring and a real bus.
 //
 // The message path: conn's sink (must not block) → an in-memory queue that
 // never drops → one worker that inserts batches into history → for each
-// message history did not have yet, notifier.Dispatch → after the popup,
-// history.MarkNotified. A crash anywhere re-pops at most the messages
-// stored but not yet marked, once, at the next start.
+// message history did not have yet, notifier.Dispatch (before the commit's
+// fsync returns) → after the popup, history.MarkNotified. A crash anywhere
+// re-pops at most the messages stored but not yet marked, once, at the next
+// start; a crash between a popup and its commit shows that message again
+// once, when the restart's catch-up fetches it.
 package client
 
 import (

@@ -82,26 +82,35 @@ func (p *pipeline) drain(ctx context.Context) {
 }
 
 // store1 inserts a batch and dispatches the messages history did not have.
-// If the store fails, the messages still pop up (the user is told now; the
-// history will miss them, which the log says), rather than vanish.
+// They are dispatched as soon as the insert knows which are new, while its
+// commit waits for the disk, so a popup does not wait for the fsync. If
+// the store fails before that point, the messages still pop up (the user
+// is told now; the history will miss them, which the log says) rather than
+// vanish; if the commit fails after it, they have popped up already and the
+// history misses them (a restart's catch-up from the last stored id asks
+// the server for them again).
 func (p *pipeline) store1(ctx context.Context, batch []conn.Message) {
-	inserted, err := p.store.InsertBatch(ctx, batch)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			// shutting down mid-batch: drain stores it with a fresh context
-			p.mu.Lock()
-			p.queue = append(batch, p.queue...)
-			p.mu.Unlock()
-			return
+	dispatched := false
+	_, err := p.store.InsertBatchThen(ctx, batch, func(stored []bool) {
+		dispatched = true
+		for i, m := range batch {
+			if stored[i] {
+				p.disp.Dispatch(m)
+			}
 		}
+	})
+	switch {
+	case err == nil:
+	case dispatched:
+		p.log.Error("cannot store messages in history after showing them", "count", len(batch), "err", err)
+	case errors.Is(err, context.Canceled):
+		// shutting down mid-batch: drain stores it with a fresh context
+		p.mu.Lock()
+		p.queue = append(batch, p.queue...)
+		p.mu.Unlock()
+	default:
 		p.log.Error("cannot store messages in history; showing them anyway", "count", len(batch), "err", err)
 		for _, m := range batch {
-			p.disp.Dispatch(m)
-		}
-		return
-	}
-	for i, m := range batch {
-		if inserted[i] {
 			p.disp.Dispatch(m)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,39 @@ func TestInsertBatchReportsPerMessageWhetherItWasNew(t *testing.T) {
 	}
 	if n, _ := s.Count(ctx); n != 3 {
 		t.Fatalf("Count = %d, want 3", n)
+	}
+}
+
+func TestInsertBatchThenNamesTheNewMessagesBeforeTheyAreCommitted(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, testConfig(t))
+	if _, err := s.Insert(ctx, msg("a", 0)); err != nil {
+		t.Fatal(err)
+	}
+	var early []bool
+	visible := -1
+	got, err := s.InsertBatchThen(ctx, []conn.Message{msg("a", 1), msg("b", 2), msg("c", 3)}, func(stored []bool) {
+		early = stored
+		// another connection still sees the history before this batch
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM messages").Scan(&visible); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true, true}; !slices.Equal(early, want) || !slices.Equal(got, want) {
+		t.Fatalf("early %v, result %v; want %v for both", early, got, want)
+	}
+	if visible != 1 {
+		t.Fatalf("during early %d messages were visible to others, want 1 (the batch not yet committed)", visible)
+	}
+	if n, _ := s.Count(ctx); n != 3 {
+		t.Fatalf("Count = %d, want 3", n)
+	}
+	called := false
+	if _, err := s.InsertBatchThen(ctx, []conn.Message{msg("a", 1), msg("b", 2)}, func([]bool) { called = true }); err != nil || called {
+		t.Fatalf("a batch with nothing new: err %v, early called %v", err, called)
 	}
 }
 

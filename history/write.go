@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -92,6 +93,15 @@ func (s *Store) Insert(ctx context.Context, m conn.Message) (bool, error) {
 // entries in the result are false. On any other error nothing is stored
 // and the result is nil.
 func (s *Store) InsertBatch(ctx context.Context, msgs []conn.Message) ([]bool, error) {
+	return s.InsertBatchThen(ctx, msgs, nil)
+}
+
+// InsertBatchThen is InsertBatch that also calls early, when the batch added
+// something, with which messages are new: inside the transaction, before its
+// commit waits for the disk. A caller can start work on the new messages
+// (raise their popups) while they are being made durable. If the commit
+// then fails, early has run and the error is returned as by InsertBatch.
+func (s *Store) InsertBatchThen(ctx context.Context, msgs []conn.Message, early func(stored []bool)) ([]bool, error) {
 	stored := make([]bool, len(msgs))
 	var invalid []error
 	rows := make([][]any, len(msgs))
@@ -121,6 +131,9 @@ func (s *Store) InsertBatch(ctx context.Context, msgs []conn.Message) ([]bool, e
 				changed = changed || n > 0
 				chunk = chunk[:0]
 			}
+		}
+		if changed && early != nil {
+			early(slices.Clone(stored))
 		}
 		return nil
 	})
