@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -381,7 +383,7 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 // reached, now that the server has surely registered the stream, then
 // releases the held live frames: what only the re-check finds (a message
 // stored between the upgrade and the registration, which Gotify pushes to
-// nobody) is delivered in id order before them. On an error the session
+// nobody) is delivered with them, in id order. On an error the session
 // ends and the next one's catch-up starts from the same point.
 func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc, cu CatchUpper, get Fetcher, dialStart time.Time) {
 	s.deliverMu.Lock()
@@ -391,16 +393,18 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	found := 0
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if !s.ledger.repeat(m.ID) && !slices.ContainsFunc(s.held, func(h Message) bool { return h.ID == m.ID }) {
 			found++
 		}
 		// Like a live frame: found late, but not old unless it is.
-		m.CatchUp = !m.Sent.IsZero() && m.Sent.Before(dialStart.Add(-s.cfg.CatchUpSkew))
-		s.deliverLocked(m)
+		msgs[i].CatchUp = !m.Sent.IsZero() && m.Sent.Before(dialStart.Add(-s.cfg.CatchUpSkew))
 	}
-	s.advanceCatchFrom(msgs)
 	if err != nil {
+		for _, m := range msgs { // the contiguous run fetched so far
+			s.deliverLocked(m)
+		}
+		s.advanceCatchFrom(msgs)
 		cancel(err)
 		return
 	}
@@ -408,8 +412,31 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 		s.stats.rechecked.Add(uint64(found))
 		s.cfg.Logger.Info("the catch-up re-check found messages the stream did not push", "messages", found)
 	}
+	// What the re-check found and the held live frames go out together, in
+	// id order when ids are ordered: a fresh login's baseline can lie above
+	// frames held during the first walk (stored after the stream was
+	// registered, before the walk asked for the newest id), and the ledger
+	// would take those for old once higher ids were shown.
+	all := append(msgs, s.held...)
+	if s.ledger.ordered {
+		slices.SortStableFunc(all, compareIDs)
+	}
+	s.held, s.holding = nil, false
 	s.catchFrom, s.pending = "", false
-	s.releaseHeld()
+	for _, m := range all {
+		s.deliverLocked(m)
+	}
+}
+
+// compareIDs orders numeric ids by value; others compare equal (a stable
+// sort keeps their order).
+func compareIDs(a, b Message) int {
+	x, errA := strconv.ParseUint(a.ID, 10, 64)
+	y, errB := strconv.ParseUint(b.ID, 10, 64)
+	if errA != nil || errB != nil {
+		return 0
+	}
+	return cmp.Compare(x, y)
 }
 
 // releaseHeld delivers the held live frames and stops holding (deliverMu

@@ -3,6 +3,7 @@ package gotifyinterop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -207,12 +208,22 @@ func TestReliability09RealGotifyCatchUpAfterDowntimeLosesAndRepeatsNothing(t *te
 		want = append(want, f.publish(t, "live"))
 	}
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 10 }) {
-		t.Fatal("first 10 not delivered")
+		var got []string
+		for _, m := range rec.messages() {
+			got = append(got, fmt.Sprintf("%s(cu=%v)", m.ID, m.CatchUp))
+		}
+		t.Fatalf("first 10 not delivered: delivered %v of %v, state %v, stats %+v", got, want, rec.state(), sup.Stats())
 	}
 	px.set(func(p *proxy) { p.refuse = true })
 	px.reset()
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == conn.StateReconnecting }) {
 		t.Fatal("the outage was not noticed")
+	}
+	// Publish once Gotify has dropped the stream: its client.NotifyClose
+	// closes the write channel without the lock Notify sends under (an
+	// upstream race the detector would report, not ours).
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
+		t.Fatal("Gotify kept the cut stream")
 	}
 	for range 100 {
 		want = append(want, f.publish(t, "missed"))
@@ -236,6 +247,9 @@ func TestReliability09RealGotifyCatchUpAfterDowntimeLosesAndRepeatsNothing(t *te
 	// more arrive; a new run resumes from the persisted LastID.
 	last := sup.LastID()
 	sup.Stop()
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
+		t.Fatal("Gotify kept the stream of the stopped client")
+	}
 	n, _ := strconv.ParseUint(last, 10, 64)
 	f.srv.DeleteMessage(uint(n))
 	var want2 []uint
