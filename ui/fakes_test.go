@@ -312,12 +312,11 @@ func (f *fakeSettings) Save(s Settings) error {
 
 // fakeDesk records what the tray was given.
 type fakeDesk struct {
-	mu     sync.Mutex
-	menus  int
-	icons  int
-	menu   *fyne.Menu
-	icon   fyne.Resource
-	window fyne.Window
+	mu    sync.Mutex
+	menus int
+	icons int
+	menu  *fyne.Menu
+	icon  fyne.Resource
 }
 
 func (d *fakeDesk) SetSystemTrayMenu(m *fyne.Menu) {
@@ -332,12 +331,6 @@ func (d *fakeDesk) SetSystemTrayIcon(r fyne.Resource) {
 	defer d.mu.Unlock()
 	d.icons++
 	d.icon = r
-}
-
-func (d *fakeDesk) SetSystemTrayWindow(w fyne.Window) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.window = w
 }
 
 func (d *fakeDesk) state() (menus, icons int, menu *fyne.Menu, icon fyne.Resource) {

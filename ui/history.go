@@ -96,7 +96,7 @@ type HistoryWindow struct {
 func NewHistoryWindow(cfg HistoryConfig) *HistoryWindow {
 	h := &HistoryWindow{cfg: cfg.withDefaults(), selected: -1}
 	h.win = cfg.App.NewWindow(T("history.title"))
-	h.win.SetCloseIntercept(h.win.Hide)
+	h.win.SetCloseIntercept(func() { hideWindow(h.win) })
 	h.win.Resize(fyne.NewSize(820, 560))
 	return h
 }
@@ -124,7 +124,7 @@ func (h *HistoryWindow) ensure() {
 func (h *HistoryWindow) Window() fyne.Window { return h.win }
 
 // Show shows the window, building it the first time.
-func (h *HistoryWindow) Show() { h.ensure(); h.win.Show(); h.win.RequestFocus() }
+func (h *HistoryWindow) Show() { h.ensure(); showWindow(h.win); h.win.RequestFocus() }
 
 // ShowMessage shows the window with the message k selected once loaded.
 func (h *HistoryWindow) ShowMessage(k Key) {
@@ -150,6 +150,7 @@ func (h *HistoryWindow) Close() {
 		h.debounce.Stop()
 	}
 	h.dmu.Unlock()
+	hideWindow(h.win)
 	h.win.Close()
 }
 

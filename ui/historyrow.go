@@ -11,10 +11,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// runOnUI hands a function to the UI goroutine. It is fyne.Do; tests swap
+// runOnUI hands a function to the UI goroutine. It is Do (fyne.Do, after
+// waking the UI loop if an Idler parked it); tests swap
 // it for a queue they drain themselves, so background work and assertions
 // never touch widgets at the same time.
-var runOnUI = fyne.Do
+var runOnUI = Do
 
 // historyRow is one line of the history list: priority mark, title (bold
 // while unread), source and time, and the body's first line.

@@ -55,7 +55,7 @@ func NewLoginWindow(cfg LoginConfig) *LoginWindow {
 		cfg.Timeout = 30 * time.Second
 	}
 	l := &LoginWindow{cfg: cfg, win: cfg.App.NewWindow(T("login.title"))}
-	l.win.SetCloseIntercept(l.win.Hide)
+	l.win.SetCloseIntercept(func() { hideWindow(l.win) })
 	l.win.Resize(fyne.NewSize(420, 0))
 	return l
 }
@@ -66,7 +66,7 @@ func (l *LoginWindow) Window() fyne.Window { return l.win }
 // Show shows the window and focuses the first empty field.
 func (l *LoginWindow) Show() {
 	l.ensure()
-	l.win.Show()
+	showWindow(l.win)
 	l.win.RequestFocus()
 	for _, e := range []*widget.Entry{l.url, l.user, l.password} {
 		if e.Text == "" && e.Visible() {
@@ -298,7 +298,7 @@ func (l *LoginWindow) finish(req LoginRequest, errMsg string) {
 	}
 	l.password.SetText("")
 	l.token.SetText("")
-	l.win.Hide()
+	hideWindow(l.win)
 	if l.cfg.OnSuccess != nil {
 		l.cfg.OnSuccess(req)
 	}

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"fyne.io/fyne/v2"
-
 	"github.com/tidings-app/tidings/internal/atomicfile"
 )
 
@@ -78,7 +76,7 @@ func (p *StallProbe) run() {
 				// The driver's queue is closed once the app has quit; a
 				// probe sent in that moment is simply lost.
 				defer func() { _ = recover() }()
-				fyne.Do(func() {
+				Do(func() {
 					p.record(sent, time.Since(sent))
 					ran <- struct{}{}
 				})

@@ -60,7 +60,7 @@ func NewSettingsWindow(cfg SettingsConfig) *SettingsWindow {
 		cfg.Timeout = 5 * time.Second
 	}
 	s := &SettingsWindow{cfg: cfg, win: cfg.App.NewWindow(T("settings.title"))}
-	s.win.SetCloseIntercept(s.win.Hide)
+	s.win.SetCloseIntercept(func() { hideWindow(s.win) })
 	s.win.Resize(fyne.NewSize(480, 620))
 	return s
 }
@@ -73,7 +73,7 @@ func (s *SettingsWindow) Window() fyne.Window { return s.win }
 func (s *SettingsWindow) Show() {
 	s.build()
 	s.loadSources()
-	s.win.Show()
+	showWindow(s.win)
 	s.win.RequestFocus()
 }
 

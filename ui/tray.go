@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/tidings-app/tidings/assets"
 )
@@ -38,7 +37,7 @@ func TrayIcon(s State, unread int) fyne.Resource {
 
 // TrayConfig configures a Tray. Desk and Actions are required.
 type TrayConfig struct {
-	Desk     desktop.App
+	Desk     TrayHost
 	History  History       // recent messages and unread count; may be nil
 	Settings SettingsStore // paused, DND and start-at-login flags; may be nil
 	Actions  TrayActions
@@ -91,7 +90,7 @@ type Tray struct {
 }
 
 // NewTray starts the controller and shows the first menu soon after. Call
-// it on the UI goroutine, before the tray starts (SetSystemTrayWindow).
+// it on the UI goroutine, before the tray starts.
 func NewTray(cfg TrayConfig) *Tray {
 	t := &Tray{cfg: cfg.withDefaults(), status: Status{State: StateStopped}}
 	// Set the first icon now, before the tray starts: Fyne's tray start-up

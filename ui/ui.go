@@ -3,11 +3,16 @@
 // Simplified Chinese.
 //
 // ui never imports fyne.io/fyne/v2/app: it receives a fyne.App (and a
-// desktop.App for the tray) from cmd/tidings, and talks to the rest of the
+// TrayHost for the tray) from cmd/tidings, and talks to the rest of the
 // program only through the small interfaces in this file, so it is tested
 // headless with fyne.io/fyne/v2/test and CGO_ENABLED=0. Every change that
-// comes from another goroutine reaches widgets through fyne.Do, and bursts
-// of changes are coalesced (see coalescer).
+// comes from another goroutine reaches widgets through Do (fyne.Do, after
+// waking the UI loop if an Idler parked it), and bursts of changes are
+// coalesced (see coalescer).
+//
+// On Linux the tray is a SysTray (fyne.io/systray driven directly) and an
+// Idler parks Fyne's UI loop while no window is open, so an idle tray app
+// neither ticks nor holds a GL context: see idle.go.
 package ui
 
 import (

@@ -308,7 +308,8 @@ func benchBurst(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		baseline: fmt.Sprintf("%.1f ms idle", idleStall), ratio: ratio(burstStall, idleStall), verdict: verdict(burstProbes > 0 && burstStall <= 100)})
 	rep.note("burst", "UI-thread stall: the app started with TIDINGS_UI_PROBE sends a fyne.Do every 10 ms (the next only after the last ran) "+
 		"and records how long each waited for the UI thread; the figure is the longest wait from the first publish until 12 s after the last "+
-		"message was stored (%d probes), the baseline the longest in the 2 s of idle before the burst (%d probes).", burstProbes, idleProbes)
+		"message was stored (%d probes), the baseline the longest in the 2 s of idle before the burst (%d probes; "+
+		"it may hold the app's one font warm-up, which parses the theme's fonts on the UI thread a second after the start so that the first window opens faster).", burstProbes, idleProbes)
 }
 
 // probeWorst reads the app's stall probe file (ui.StallProbe: "<unix ms>

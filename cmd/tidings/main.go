@@ -16,7 +16,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/systray"
 
 	"github.com/tidings-app/tidings/account"
@@ -120,7 +119,7 @@ func run(args []string) int {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.AppIcon))
 	var ctrl *ui.Controller
 	release, err := singleInstance(o.hidden, log, func() {
-		fyne.Do(func() {
+		ui.Do(func() {
 			if ctrl != nil {
 				ctrl.History.Show()
 			}
@@ -163,9 +162,10 @@ func run(args []string) int {
 		acct := cfg.Accounts[0]
 		defaults = ui.LoginRequest{URL: acct.Server, Protocol: ui.Protocol(acct.Protocol), User: acct.Username, Topics: acct.Topics, Remember: true}
 	}
-	deskApp, _ := a.(desktop.App)
+	host, stopTray := trayHost(a, log)
+	defer stopTray()
 	ctrl = ui.NewController(ui.Config{
-		App: a, Desk: deskApp, Log: log,
+		App: a, Desk: host, Log: log,
 		Accounts: uiAccounts{cl, settings}, Connection: uiConnection{cl}, History: uiHistory{hist}, Settings: settings,
 		LoginDefaults: defaults, SetTrayTapped: systray.SetOnTapped,
 	})
@@ -185,7 +185,7 @@ func run(args []string) int {
 		log.Info("not connected at start", "err", err)
 		ctrl.SetStatus(ui.Status{State: ui.StateStopped})
 		if errors.Is(err, client.ErrNeedsLogin) && !o.hidden {
-			fyne.Do(ctrl.Login.Show)
+			ui.Do(ctrl.Login.Show)
 		}
 	}()
 	a.Run()

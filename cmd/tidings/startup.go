@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/tidings-app/tidings/autostart"
 	"github.com/tidings-app/tidings/instance"
@@ -74,5 +80,38 @@ func applyStartAtLogin(s ui.Settings, log *slog.Logger) {
 	}
 	if err != nil {
 		log.Warn("start at login not changed", "err", err)
+	}
+}
+
+// trayHost picks who shows the tray. Where the tray is a D-Bus service
+// (Linux, the BSDs) the app drives it itself (ui.SysTray) and an ui.Idler
+// parks Fyne's UI loop while no window is open, so an idle tray costs
+// nearly nothing; elsewhere Fyne's own tray, which lives in that loop.
+// stop undoes what it started; call it before the app's loop ends.
+func trayHost(a fyne.App, log *slog.Logger) (host ui.TrayHost, stop func()) {
+	desk, ok := a.(desktop.App)
+	if !ok {
+		return nil, func() {}
+	}
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+	default:
+		return desk, func() {}
+	}
+	st := ui.StartSysTray("Tidings", ui.TrayIcon(ui.StateStopped, 0))
+	idler := ui.StartIdler(ui.IdlerConfig{Log: log})
+	// Fyne quits on these signals through its UI loop: wake it for good.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; ok {
+			idler.Stop()
+		}
+	}()
+	return st, func() {
+		signal.Stop(sig)
+		close(sig)
+		idler.Stop()
+		st.Close()
 	}
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tidings-app/tidings/internal/desktoptest"
+)
+
+// parkedLine is what the app logs (debug) when its UI loop parks.
+const parkedLine = "UI loop parked"
+
+// startHiddenIdle starts the app in the tray with no account and no
+// window, and waits until its UI loop has parked.
+func startHiddenIdle(t *testing.T) (*appProcess, *desktoptest.TrayItem) {
+	t.Helper()
+	env := desktoptest.Require(t)
+	tray := desktoptest.StartTrayWatcher(t)
+	dir := t.TempDir()
+	app := startApp(t, env, "--config", filepath.Join(dir, "config.json"), "--data", dir, "--log-level", "debug", "--hidden")
+	item := tray.WaitItem(t, 30*time.Second)
+	waitFor(t, 30*time.Second, "the idle app to park its UI loop", func() bool {
+		return strings.Contains(app.output(), parkedLine)
+	})
+	return app, item
+}
+
+func waitExit(t *testing.T, app *appProcess, after string) {
+	t.Helper()
+	select {
+	case <-app.exited:
+		if app.err != nil {
+			t.Fatalf("the app exited with %v after %s", app.err, after)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the app is still running 20 s after %s", after)
+	}
+}
+
+func TestAParkedAppStillOpensTheHistoryFromTheTrayMenuAndQuitsFromIt(t *testing.T) {
+	app, item := startHiddenIdle(t)
+	env := desktoptest.Require(t)
+	menu, err := item.Menu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, ok := desktoptest.Find(menu, "Open history")
+	if !ok {
+		t.Fatalf("no Open history in the tray menu: %s", describeMenu(menu))
+	}
+	if err := item.Click(open.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitForWindow(t, env)
+
+	// With the window on screen the loop stays awake; the menu still works.
+	menu, err = item.Menu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit, ok := desktoptest.Find(menu, "Quit")
+	if !ok {
+		t.Fatalf("no Quit in the tray menu: %s", describeMenu(menu))
+	}
+	if err := item.Click(quit.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, app, "Quit")
+}
+
+func TestAParkedAppQuitsOnSIGTERM(t *testing.T) {
+	app, _ := startHiddenIdle(t)
+	if err := app.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, app, "SIGTERM")
+}

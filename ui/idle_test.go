@@ -1,0 +1,198 @@
+package ui
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+)
+
+// fakeLoop stands in for Fyne's UI loop: one goroutine runs the queued
+// functions in order and records whether it is inside one.
+type fakeLoop struct {
+	ch chan func()
+
+	mu      sync.Mutex
+	busy    bool // running a queued function now
+	ran     int  // functions finished
+	queued  int  // functions handed over
+	stopped chan struct{}
+}
+
+func startFakeLoop(t *testing.T) *fakeLoop {
+	l := &fakeLoop{ch: make(chan func(), 64), stopped: make(chan struct{})}
+	go func() {
+		defer close(l.stopped)
+		for f := range l.ch {
+			l.mu.Lock()
+			l.busy = true
+			l.mu.Unlock()
+			f()
+			l.mu.Lock()
+			l.busy = false
+			l.ran++
+			l.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { close(l.ch); <-l.stopped })
+	return l
+}
+
+func (l *fakeLoop) do(f func()) {
+	l.mu.Lock()
+	l.queued++
+	l.mu.Unlock()
+	l.ch <- f
+}
+
+func (l *fakeLoop) state() (busy bool, ran, queued int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy, l.ran, l.queued
+}
+
+// waitUntil polls pred every millisecond, failing after 5 s.
+func waitUntil(t *testing.T, what string, pred func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !pred() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// resetShown forgets the windows other tests showed.
+func resetShown(t *testing.T) {
+	shownMu.Lock()
+	clear(shown)
+	shownMu.Unlock()
+	everShown.Store(false)
+	t.Cleanup(func() {
+		shownMu.Lock()
+		clear(shown)
+		shownMu.Unlock()
+		everShown.Store(false)
+	})
+}
+
+func startTestIdler(t *testing.T, l *fakeLoop, cfg IdlerConfig) *Idler {
+	cfg.Do = l.do
+	i := StartIdler(cfg)
+	t.Cleanup(i.Stop)
+	return i
+}
+
+func TestTheUILoopIsParkedAfterTheGraceAndRunsAgainOnceWoken(t *testing.T) {
+	resetShown(t)
+	l := startFakeLoop(t)
+	i := startTestIdler(t, l, IdlerConfig{Grace: 5 * time.Millisecond, Recheck: time.Hour})
+	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	if busy, _, _ := l.state(); !busy {
+		t.Fatal("the idler counted a park but the loop is not held")
+	}
+	ran := make(chan struct{})
+	l.do(func() { close(ran) })
+	select {
+	case <-ran:
+		t.Fatal("a function ran while the loop was parked")
+	default:
+	}
+	i.Wake()
+	<-ran // the park returned and the queue moved on
+	// Unbounded (no window was ever shown): one park, held until woken.
+	waitUntil(t, "the second park after the next grace", func() bool { return i.Parks() == 2 })
+	if busy, _, _ := l.state(); !busy {
+		t.Fatal("the second park does not hold the loop")
+	}
+}
+
+func TestDoWakesAParkedLoopBeforeHandingItWork(t *testing.T) {
+	resetShown(t)
+	l := startFakeLoop(t)
+	i := startTestIdler(t, l, IdlerConfig{Grace: 5 * time.Millisecond, Recheck: time.Hour})
+	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	// Do hands to fyne.Do; a test app runs it on its own goroutine.
+	test.NewTempApp(t)
+	ran := make(chan struct{})
+	Do(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Do's function did not run")
+	}
+	waitUntil(t, "the fake loop to be released", func() bool { busy, _, _ := l.state(); return !busy })
+}
+
+func TestTheLoopIsNotParkedWhileAWindowIsShown(t *testing.T) {
+	resetShown(t)
+	w := test.NewTempApp(t).NewWindow("shown")
+	shownMu.Lock()
+	shown[w] = true
+	shownMu.Unlock()
+	l := startFakeLoop(t)
+	i := startTestIdler(t, l, IdlerConfig{Grace: time.Millisecond, Recheck: time.Millisecond})
+	waitUntil(t, "three park attempts", func() bool { _, ran, _ := l.state(); return ran >= 3 })
+	if n := i.Parks(); n != 0 {
+		t.Fatalf("parked %d times with a window on screen", n)
+	}
+	// Hiding the window wakes the idler, which parks after the grace.
+	shownMu.Lock()
+	delete(shown, w)
+	shownMu.Unlock()
+	i.Wake()
+	waitUntil(t, "a park once the window is hidden", func() bool { return i.Parks() >= 1 })
+}
+
+func TestWorkArrivingBetweenQueueingAndRunningAParkCancelsIt(t *testing.T) {
+	resetShown(t)
+	l := startFakeLoop(t)
+	gate := make(chan struct{})
+	l.do(func() { <-gate }) // the loop is busy with something long
+	// The grace is long enough that no fresh park follows the stale one
+	// before the check below.
+	i := startTestIdler(t, l, IdlerConfig{Grace: 200 * time.Millisecond, Recheck: time.Hour})
+	waitUntil(t, "a park queued behind the busy function", func() bool { _, _, q := l.state(); return q == 2 })
+	i.Wake() // work arrives: the queued park is stale
+	close(gate)
+	waitUntil(t, "the stale park to run", func() bool { _, ran, _ := l.state(); return ran == 2 })
+	if n := i.Parks(); n != 0 {
+		t.Fatalf("a stale park held the loop (%d parks)", n)
+	}
+	waitUntil(t, "a park after the next grace", func() bool { return i.Parks() == 1 })
+}
+
+func TestOnceAWindowWasShownAParkEndsAfterMaxParkSoTheLoopCanPollItsEvents(t *testing.T) {
+	resetShown(t)
+	everShown.Store(true)
+	l := startFakeLoop(t)
+	i := startTestIdler(t, l, IdlerConfig{Grace: time.Millisecond, MaxPark: 5 * time.Millisecond, Poll: time.Millisecond, Recheck: time.Hour})
+	waitUntil(t, "three bounded parks without a Wake", func() bool { return i.Parks() >= 3 })
+}
+
+func TestStopReleasesAParkedLoopAndQueuesNoMoreParks(t *testing.T) {
+	resetShown(t)
+	l := startFakeLoop(t)
+	i := StartIdler(IdlerConfig{Grace: time.Millisecond, Recheck: time.Millisecond, Do: l.do})
+	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	i.Stop()
+	waitUntil(t, "the loop to be released", func() bool { busy, _, _ := l.state(); return !busy })
+	_, _, queued := l.state()
+	// The run goroutine has ended (Stop waited for it): a park already
+	// queued would be refused, and none can be queued any more.
+	ran := make(chan struct{})
+	l.do(func() { close(ran) })
+	<-ran
+	if _, _, q := l.state(); q != queued+1 {
+		t.Fatalf("parks were queued after Stop: %d handed over, want %d", q, queued+1)
+	}
+	if n := i.Parks(); n != 1 {
+		t.Fatalf("parks after Stop: %d", n)
+	}
+	if current.Load() == i {
+		t.Fatal("Do still wakes a stopped idler")
+	}
+	i.Stop() // again: nothing
+}
