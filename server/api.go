@@ -12,7 +12,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tidings-app/tidings/proto"
-	"github.com/tidings-app/tidings/server/hub"
 	"github.com/tidings-app/tidings/server/store"
 )
 
@@ -199,34 +198,4 @@ func reason(err error) string {
 		return msg[len(p):]
 	}
 	return msg
-}
-
-// publish stores the message for every recipient, then hands it to the
-// broker. The lock keeps each user's frames in id order across publishers.
-func (s *Server) publish(r *http.Request, start time.Time, req proto.PublishRequest) (int, error) {
-	m := proto.Message{Time: s.now().UTC(), Title: req.Title, Message: req.Message, Priority: req.Priority,
-		URL: req.URL, Topic: req.Topic, ContentType: req.ContentType}
-	to := store.Recipients{User: req.To, Group: req.Group, All: req.All}
-	s.pubMu.Lock()
-	defer s.pubMu.Unlock()
-	t0 := s.now()
-	ds, err := s.store.Append(r.Context(), to, m)
-	if err != nil {
-		return 0, err
-	}
-	t1 := s.now()
-	s.m.published.Inc()
-	s.m.stored.Add(float64(len(ds)))
-	es := make([]*hub.Envelope, len(ds))
-	for i, d := range ds {
-		frame, err := json.Marshal(d.Msg)
-		if err != nil {
-			return 0, err
-		}
-		es[i] = &hub.Envelope{User: d.User, ID: d.Msg.ID, Frame: frame, Published: start, Msg: d.Msg}
-	}
-	t2 := s.now()
-	s.broker.Publish(es)
-	s.log.Debug("fan-out", "recipients", len(ds), "wait", t0.Sub(start), "store", t1.Sub(t0), "encode", t2.Sub(t1), "publish", s.now().Sub(t2))
-	return len(ds), nil
 }

@@ -16,6 +16,7 @@ type metrics struct {
 	dropped   prometheus.Counter
 	slow      prometheus.Counter
 	latency   prometheus.Histogram
+	batch     prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -38,8 +39,13 @@ func newMetrics() *metrics {
 			Help:    "Time from a publish request's arrival to the write of its frame on a socket.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tidings_publish_batch_size",
+			Help:    "Publish requests written to the store together (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
 	}
-	m.reg.MustRegister(m.clients, m.published, m.stored, m.delivered, m.dropped, m.slow, m.latency,
+	m.reg.MustRegister(m.clients, m.published, m.stored, m.delivered, m.dropped, m.slow, m.latency, m.batch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

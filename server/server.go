@@ -41,7 +41,7 @@ type Server struct {
 	perIP     *limiter
 	perUser   *limiter
 
-	pubMu sync.Mutex // serialises store+fan-out so each user's frames go out in id order
+	pub publisher // gathers concurrent publishes into one store write
 
 	mu       sync.Mutex
 	clients  map[*client]struct{}

@@ -153,7 +153,7 @@ func benchLatency(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		rep.note("latency", "%g msg/s for %v: %d messages, publishing achieved %.1f msg/s; popups matched: tidings %d (missing %d), floor %d (missing %d).",
 			rd.rate, rd.dur, lr.n, lr.achieved, lr.app.n, lr.app.missing, lr.floor.n, lr.floor.missing)
 		if lr.achieved < 0.9*rd.rate {
-			rep.note("latency", "At %g msg/s publishing reached only %.0f msg/s (the server stores each publish in its own fsync'd transaction): "+
+			rep.note("latency", "At %g msg/s publishing reached only %.0f msg/s (the server's fsync'd store writes bound it): "+
 				"both clients queued behind it, so the figures at this rate measure queues rather than the clients.", rd.rate, lr.achieved)
 		}
 		if lr.app.missing > 0 {
@@ -166,7 +166,7 @@ func benchLatency(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		"slower than the path it would measure (godbus decodes through reflection; a 16 KiB image-data hint, which the app sent before it named its "+
 		"icon file instead, took ~10 ms per popup).")
 	rep.note("latency", "Path: the harness publishes (HTTP POST /api/publish over keep-alive loopback connections, open loop: message i is due at i/rate) → "+
-		"the reference server in the harness process (stores each message in SQLite with synchronous=FULL, then fans out) → WebSocket → "+
+		"the reference server in the harness process (stores each message in SQLite with synchronous=FULL, publishes that arrive during a write sharing the next one, then fans out) → WebSocket → "+
 		"the real `tidings` binary under Xvfb (history insert, policy, D-Bus call) → the notification daemon on the private session bus "+
 		"(see End point). Latency = Notify handed to the daemon − publish request started.")
 	rep.note("latency", "Baseline (floor): in the same run, right after tidings' run at each rate (same rate, same duration, same daemon), a raw "+
@@ -300,7 +300,7 @@ func benchBurst(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		baseline: fmt.Sprintf("%.1f MiB at start", float64(rss0)/1024), ratio: ratio(float64(peak.Load()), float64(rss0)),
 		verdict: verdict(growth*1.048576 <= 20)})
 	rep.note("burst", "%d messages from one source published by 32 concurrent HTTP publishers as fast as the server takes them (publishing took %v, "+
-		"%.0f msg/s, bounded by the server's one fsync'd transaction per publish). \"All in history\": the app's history file, polled read-only, "+
+		"%.0f msg/s; the server writes the publishes that arrive together in one fsync'd transaction). \"All in history\": the app's history file, polled read-only, "+
 		"holds all of them; baseline: the floor client (raw WebSocket, as in §1, here decoding frames only) has received all. Popups counted at the "+
 		"recording notification server until 12 s after the last was stored (the burst window is 10 s); baseline column: one popup per message. "+
 		"RSS sampled every 10 ms (VmRSS); ratio = peak / start.", n, published.Round(time.Millisecond), float64(n)/published.Seconds())

@@ -23,7 +23,10 @@ type SQLite struct {
 	db *sql.DB
 }
 
-var _ Store = (*SQLite)(nil)
+var (
+	_ Store         = (*SQLite)(nil)
+	_ BatchAppender = (*SQLite)(nil)
+)
 
 // OpenSQLite opens (creating if needed) the database in dir and brings its
 // schema up to date.

@@ -97,6 +97,51 @@ func recipientFilter(to Recipients) (string, []any, error) {
 // unknown user or group is ErrNotFound; a known group without members (or
 // "all" with no users) stores nothing and returns no deliveries.
 func (s *SQLite) Append(ctx context.Context, to Recipients, m proto.Message) ([]Delivery, error) {
+	var out []Delivery
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		out, err = appendTx(ctx, tx, to, m)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppendBatch stores every item in one transaction, so a burst of
+// publishes costs one disk sync instead of one each. Each item runs in its
+// own savepoint: one that fails (an unknown user) is rolled back alone and
+// gets its error in its Appended; the others are stored. The returned error
+// (begin or commit failed) means none was stored.
+func (s *SQLite) AppendBatch(ctx context.Context, items []AppendItem) ([]Appended, error) {
+	out := make([]Appended, len(items))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i, it := range items {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT item`); err != nil {
+				return fmt.Errorf("store: append batch: %w", err)
+			}
+			ds, err := appendTx(ctx, tx, it.To, it.Msg)
+			if err != nil {
+				out[i].Err = err
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO item`); err != nil {
+					return fmt.Errorf("store: append batch: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE item`); err != nil {
+				return fmt.Errorf("store: append batch: %w", err)
+			}
+			out[i].Deliveries = ds
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// appendTx is Append inside tx.
+func appendTx(ctx context.Context, tx *sql.Tx, to Recipients, m proto.Message) ([]Delivery, error) {
 	where, args, err := recipientFilter(to)
 	if err != nil {
 		return nil, err
@@ -105,7 +150,7 @@ func (s *SQLite) Append(ctx context.Context, to Recipients, m proto.Message) ([]
 		m.Time = time.Now().UTC()
 	}
 	var out []Delivery
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = func() error {
 		if to.Group != "" {
 			var gid int64
 			if err := tx.QueryRowContext(ctx, `SELECT id FROM groups_ WHERE name = ?`, to.Group).Scan(&gid); err != nil {
@@ -149,7 +194,7 @@ func (s *SQLite) Append(ctx context.Context, to Recipients, m proto.Message) ([]
 			return fmt.Errorf("store: append deliveries: %w", err)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

@@ -215,3 +215,65 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestAppendBatchStoresEachItemAndRollsBackOnlyTheOneThatFails(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	addUsers(t, s, map[string][]string{"alice": {"ops"}, "bob": {"ops"}}, "alice", "bob")
+	items := []AppendItem{
+		{To: Recipients{User: "alice"}, Msg: proto.Message{Title: "a1"}},
+		{To: Recipients{User: "nobody"}, Msg: proto.Message{Title: "lost"}},
+		{To: Recipients{Group: "ops"}, Msg: proto.Message{Title: "ops"}},
+		{To: Recipients{Group: "nogroup"}, Msg: proto.Message{Title: "lost too"}},
+		{To: Recipients{}, Msg: proto.Message{Title: "no recipients"}},
+		{To: Recipients{User: "alice"}, Msg: proto.Message{Title: "a3"}},
+	}
+	got, err := s.AppendBatch(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(items) {
+		t.Fatalf("%d outcomes for %d items", len(got), len(items))
+	}
+	wantErr := []error{nil, ErrNotFound, nil, ErrNotFound, ErrNoRecipients, nil}
+	wantIDs := []map[string]uint64{{"alice": 1}, nil, {"alice": 2, "bob": 1}, nil, nil, {"alice": 3}}
+	for i, g := range got {
+		if !errors.Is(g.Err, wantErr[i]) || (wantErr[i] == nil) != (g.Err == nil) {
+			t.Errorf("item %d: err %v, want %v", i, g.Err, wantErr[i])
+		}
+		ids := map[string]uint64{}
+		for _, d := range g.Deliveries {
+			ids[d.User] = d.Msg.ID
+			if d.Msg.Title != items[i].Msg.Title || d.Msg.Time.IsZero() {
+				t.Errorf("item %d: delivery %+v", i, d.Msg)
+			}
+		}
+		if len(ids) != len(wantIDs[i]) {
+			t.Errorf("item %d: ids %v, want %v", i, ids, wantIDs[i])
+		}
+		for u, id := range wantIDs[i] {
+			if ids[u] != id {
+				t.Errorf("item %d: ids %v, want %v", i, ids, wantIDs[i])
+			}
+		}
+	}
+	// What was stored is on disk, contiguous per user; nothing of the
+	// failed items is.
+	s.Close()
+	s = openTest(t, dir)
+	for user, titles := range map[string][]string{"alice": {"a1", "ops", "a3"}, "bob": {"ops"}} {
+		ms, err := s.Since(ctx, user, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != len(titles) {
+			t.Fatalf("%s has %d messages after reopening, want %v", user, len(ms), titles)
+		}
+		for i, m := range ms {
+			if m.ID != uint64(i+1) || m.Title != titles[i] {
+				t.Errorf("%s message %d: id %d %q, want id %d %q", user, i, m.ID, m.Title, i+1, titles[i])
+			}
+		}
+	}
+}

@@ -96,6 +96,27 @@ type Store interface {
 	Close() error
 }
 
+// AppendItem is one message to append, for BatchAppender.
+type AppendItem struct {
+	To  Recipients
+	Msg proto.Message
+}
+
+// Appended is the outcome of one AppendItem: what Append would have
+// returned for it alone.
+type Appended struct {
+	Deliveries []Delivery
+	Err        error
+}
+
+// BatchAppender is a Store that can append many messages at once, each
+// with its own outcome, in one durable write (SQLite: one transaction, one
+// disk sync). The server gathers concurrent publishes into such batches
+// when its store offers it.
+type BatchAppender interface {
+	AppendBatch(ctx context.Context, items []AppendItem) ([]Appended, error)
+}
+
 // ValidName reports whether s is a usable user or group name: 1–64 bytes of
 // letters, digits, '.', '_', '-' and '@'.
 func ValidName(s string) bool {
