@@ -21,9 +21,9 @@ type engine struct {
 	cfg     Config
 	sources map[string]*burstWin
 	dups    map[string]*dupWin
-	batch   []conn.Message // catch-up messages gathered so far
-	batchAt time.Time      // when the first of them arrived
-	batchDu time.Time      // when the batch is complete
+	batch   catchUp   // catch-up messages gathered so far
+	batchAt time.Time // when the first of them arrived
+	batchDu time.Time // when the batch is complete
 	links   map[string]*linkState
 	// dupQ and srcQ hold every window end ever set, earliest first: tick
 	// pops what is due instead of scanning a thousand windows (100 msg/s of
@@ -68,27 +68,38 @@ func (x *expiries) push(key string, end time.Time) {
 	heap.Push(x, expiry{key, end, x.seq})
 }
 
+// settle drops stale records from the top until the earliest one is
+// current. A window moved later since its record was pushed gets a record
+// for its new end: windows are extended without a push each time (a storm
+// extends its source's window with every message).
+func (x *expiries) settle(current func(key string) (time.Time, bool)) {
+	for len(x.h) > 0 {
+		r := x.h[0]
+		end, ok := current(r.key)
+		if ok && end.Equal(r.end) {
+			return
+		}
+		heap.Pop(x)
+		if ok && end.After(r.end) {
+			x.push(r.key, end)
+		}
+	}
+}
+
 // due pops the records due at now whose window still ends then, and
 // returns their keys in expiry order.
 func (x *expiries) due(now time.Time, current func(key string) (time.Time, bool)) []string {
 	var keys []string
-	for len(x.h) > 0 && !now.Before(x.h[0].end) {
-		r := heap.Pop(x).(expiry)
-		if end, ok := current(r.key); ok && end.Equal(r.end) {
-			keys = append(keys, r.key)
-		}
+	for x.settle(current); len(x.h) > 0 && !now.Before(x.h[0].end); x.settle(current) {
+		keys = append(keys, heap.Pop(x).(expiry).key)
 	}
 	return keys
 }
 
-// next is the earliest end still current (stale records are dropped on the
-// way), zero when none.
+// next is the earliest end still current, zero when none.
 func (x *expiries) next(current func(key string) (time.Time, bool)) time.Time {
-	for len(x.h) > 0 {
-		if end, ok := current(x.h[0].key); ok && end.Equal(x.h[0].end) {
-			return end
-		}
-		heap.Pop(x)
+	if x.settle(current); len(x.h) > 0 {
+		return x.h[0].end
 	}
 	return time.Time{}
 }
@@ -113,16 +124,16 @@ func (e *engine) srcEnd(k string) (time.Time, bool) {
 type burstWin struct {
 	end    time.Time
 	shown  int
-	held   []conn.Message
+	held   heldRun
 	heldAt time.Time // when the first held message came
 }
 
 // dupWin merges identical messages within a window.
 type dupWin struct {
 	end     time.Time
-	total   int // copies seen in this chain, the first included
-	first   conn.Message
-	pending []conn.Message // copies not shown yet
+	total   int          // copies seen in this chain, the first included
+	first   conn.Message // kept (see keep)
+	pending tally        // copies not shown yet
 }
 
 // outcome is what one step decided.
@@ -149,15 +160,15 @@ func (e *engine) handle(m conn.Message, pol Policy, now time.Time, out *outcome)
 		return
 	}
 	if m.CatchUp {
-		if len(e.batch) == 0 {
+		if e.batch.n() == 0 {
 			e.batchAt = now
 		}
-		e.batch = append(e.batch, m)
+		e.batch.add(m, e.cfg.CatchUpLimit)
 		e.batchDu = minTime(now.Add(e.cfg.CatchUpGap), e.batchAt.Add(e.cfg.CatchUpMaxWait))
 		e.note(e.batchDu)
 		return
 	}
-	if len(e.batch) > 0 { // a live message: the catch-up is over
+	if e.batch.n() > 0 { // a live message: the catch-up is over
 		e.flushBatch(now, out)
 	}
 	e.route(m, now, out)
@@ -169,10 +180,10 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 	dk := dupKey(m)
 	if d := e.dups[dk]; d != nil && now.Before(d.end) {
 		d.total++
-		d.pending = append(d.pending, m)
+		d.pending.add(m)
 		return
 	}
-	e.dups[dk] = &dupWin{end: now.Add(e.cfg.MergeWindow), total: 1, first: m}
+	e.dups[dk] = &dupWin{end: now.Add(e.cfg.MergeWindow), total: 1, first: keep(m)}
 	e.dupQ.push(dk, now.Add(e.cfg.MergeWindow))
 	e.note(now.Add(e.cfg.MergeWindow))
 	sk := m.Server + "\x00" + m.Source
@@ -190,13 +201,15 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 	}
 	// Held for the summary, which waits until the source is quiet for a
 	// window (one storm, one summary), but no longer than BurstMaxWait.
-	if len(w.held) == 0 {
+	if w.held.n() == 0 {
 		w.heldAt = now
 	}
-	w.held = append(w.held, m)
-	if end := minTime(now.Add(e.cfg.BurstWindow), w.heldAt.Add(e.cfg.BurstMaxWait)); !end.Equal(w.end) {
+	w.held.add(m)
+	if end := minTime(now.Add(e.cfg.BurstWindow), w.heldAt.Add(e.cfg.BurstMaxWait)); end.Before(w.end) {
 		w.end = end
 		e.srcQ.push(sk, w.end)
+	} else {
+		w.end = end // later: the window's record is moved when it comes up (settle)
 	}
 	e.note(w.end)
 }
@@ -207,7 +220,7 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 		return
 	}
 	defer e.recompute()
-	if len(e.batch) > 0 && !now.Before(e.batchDu) {
+	if e.batch.n() > 0 && !now.Before(e.batchDu) {
 		e.flushBatch(now, out)
 	}
 	for _, k := range e.dupQ.due(now, e.dupEnd) {
@@ -215,12 +228,12 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 		if d == nil || now.Before(d.end) {
 			continue // a second record of a window handled above
 		}
-		if len(d.pending) == 0 {
+		if d.pending.n() == 0 {
 			delete(e.dups, k)
 			continue
 		}
 		out.popups = append(out.popups, duplicateSummary(d, k))
-		d.pending, d.end = nil, now.Add(e.cfg.MergeWindow)
+		d.pending, d.end = tally{}, now.Add(e.cfg.MergeWindow)
 		e.dupQ.push(k, d.end)
 	}
 	for _, k := range e.srcQ.due(now, e.srcEnd) {
@@ -228,14 +241,14 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 		if w == nil || now.Before(w.end) {
 			continue // a second record of a window handled above
 		}
-		switch len(w.held) {
+		switch w.held.n() {
 		case 0:
 			delete(e.sources, k)
 			continue
 		case 1:
-			out.popups = append(out.popups, single(w.held[0], dupKey(w.held[0])))
+			out.popups = append(out.popups, single(w.held.first, dupKey(w.held.first)))
 		default:
-			out.popups = append(out.popups, burstSummary(w.held, k))
+			out.popups = append(out.popups, burstSummary(&w.held, k))
 		}
 		// The storm may go on: stay in summary mode for one more window.
 		e.sources[k] = &burstWin{end: now.Add(e.cfg.BurstWindow), shown: e.cfg.BurstLimit}
@@ -248,14 +261,14 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 // than CatchUpLimit become one "N missed messages".
 func (e *engine) flushBatch(now time.Time, out *outcome) {
 	batch := e.batch
-	e.batch = nil
-	if len(batch) <= e.cfg.CatchUpLimit {
-		for _, m := range batch {
+	e.batch = catchUp{}
+	if batch.n() <= e.cfg.CatchUpLimit {
+		for _, m := range batch.msgs {
 			e.route(m, now, out)
 		}
 		return
 	}
-	out.popups = append(out.popups, catchUpSummary(batch))
+	out.popups = append(out.popups, catchUpSummary(&batch))
 }
 
 // note lowers the cached deadline to t.
@@ -276,7 +289,7 @@ func (e *engine) recompute() {
 			at = t
 		}
 	}
-	if len(e.batch) > 0 {
+	if e.batch.n() > 0 {
 		consider(e.batchDu)
 	}
 	consider(e.dupQ.next(e.dupEnd))
@@ -306,28 +319,19 @@ func duplicateSummary(d *dupWin, key string) Popup {
 		title = sanitize.Text(sourceName(m), sanitize.MaxSummary-len([]rune(suffix)), false)
 	}
 	u, _ := sanitize.URL(m.URL)
-	return Popup{Title: title + suffix, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(maxPriority(d.pending)),
-		URL: u, Group: key, Refs: refs(d.pending), Merged: true}
+	return Popup{Title: title + suffix, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(d.pending.prio),
+		URL: u, Group: key, Refs: d.pending.refs, Merged: true}
 }
 
-func burstSummary(held []conn.Message, key string) Popup {
-	name := sourceName(held[0])
-	var lines []string
-	for i := len(held) - 1; i >= 0 && len(lines) < 3; i-- {
-		if l := sanitize.Text(firstNonEmpty(held[i].Title, held[i].Body), 80, false); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	return Popup{Title: sanitize.Summary(fmt.Sprintf("%d new messages from %s", len(held), name)),
-		Body: sanitize.Body(strings.Join(lines, "\n")), Urgency: UrgencyFor(maxPriority(held)),
-		Group: "burst:" + hashKey(key), Refs: refs(held), Merged: true}
+func burstSummary(held *heldRun, key string) Popup {
+	name := sourceName(held.first)
+	return Popup{Title: sanitize.Summary(fmt.Sprintf("%d new messages from %s", held.n(), name)),
+		Body: sanitize.Body(strings.Join(held.lines(), "\n")), Urgency: UrgencyFor(held.prio),
+		Group: "burst:" + hashKey(key), Refs: held.refs, Merged: true}
 }
 
-func catchUpSummary(batch []conn.Message) Popup {
-	counts := map[string]int{}
-	for _, m := range batch {
-		counts[sourceName(m)]++
-	}
+func catchUpSummary(batch *catchUp) Popup {
+	counts := batch.counts
 	names := sortedKeys(counts)
 	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
 	var parts []string
@@ -338,9 +342,9 @@ func catchUpSummary(batch []conn.Message) Popup {
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d)", n, counts[n]))
 	}
-	return Popup{Title: fmt.Sprintf("%d missed messages", len(batch)),
+	return Popup{Title: fmt.Sprintf("%d missed messages", batch.n()),
 		Body:    sanitize.Body("From " + strings.Join(parts, ", ") + "."),
-		Urgency: UrgencyFor(maxPriority(batch)), Group: "catch-up", Refs: refs(batch), Merged: true}
+		Urgency: UrgencyFor(batch.prio), Group: "catch-up", Refs: batch.refs, Merged: true}
 }
 
 // sourceName is what a summary calls a message's origin: its source, or
@@ -368,26 +372,6 @@ func hashKey(s string) string {
 	h := fnv.New64a()
 	h.Write([]byte(s))
 	return fmt.Sprintf("%016x", h.Sum64())
-}
-
-func refs(ms []conn.Message) []Ref {
-	out := make([]Ref, len(ms))
-	for i, m := range ms {
-		out[i] = Ref{m.Server, m.ID}
-	}
-	return out
-}
-
-func maxPriority(ms []conn.Message) conn.Priority {
-	var p conn.Priority
-	for _, m := range ms {
-		q := m.Priority
-		if q <= 0 {
-			q = conn.PriorityDefault
-		}
-		p = max(p, q)
-	}
-	return p
 }
 
 func firstNonEmpty(s ...string) string {

@@ -350,7 +350,7 @@ func TestTheEngineIsIdleWhenNothingIsPending(t *testing.T) {
 	}
 	h.send(msg("1", "a", "b"))
 	h.runUntilIdle()
-	if len(h.e.sources)+len(h.e.dups)+len(h.e.batch) != 0 {
+	if len(h.e.sources)+len(h.e.dups)+h.e.batch.n() != 0 {
 		t.Fatalf("state left after idle: %d sources, %d dups", len(h.e.sources), len(h.e.dups))
 	}
 }

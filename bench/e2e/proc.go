@@ -54,6 +54,38 @@ func statusKiB(pid int, key string) (int64, error) {
 	return 0, fmt.Errorf("bench: no %s in /proc/%d/status", key, pid)
 }
 
+// rssSplit is the resident set size and its anonymous and file-backed
+// parts (KiB), from one read of /proc/PID/status.
+type rssSplit struct{ total, anon, file int64 }
+
+func readRSS(pid int) rssSplit {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return rssSplit{}
+	}
+	var r rssSplit
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		switch k {
+		case "VmRSS":
+			r.total = n
+		case "RssAnon":
+			r.anon = n
+		case "RssFile":
+			r.file = n
+		}
+	}
+	return r
+}
+
 // rssKiB is the resident set size.
 func rssKiB(pid int) int64 {
 	v, _ := statusKiB(pid, "VmRSS")
