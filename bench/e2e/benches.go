@@ -113,9 +113,13 @@ func benchIdle(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		"(`--hidden`, connected to the reference server with its default 15 s ping), the bare app being bench/baretray (an empty `desktop.App` "+
 		"with a one-item tray menu). After both were ready and %v more, CPU time (utime+stime, /proc/PID/stat, 10 ms ticks) and voluntary "+
 		"context switches (all threads, /proc/PID/task/*/status) were sampled over %v; RSS is VmRSS at the end.", settle, win.Round(time.Second))
-	rep.note("idle", "RSS split (/proc/PID/status RssAnon, RssFile): tidings %s, bare %s. The file-backed part is mostly the program's own "+
-		"binary, resident because its pages are in the page cache (tidings' is larger by the embedded SQLite, modernc.org/sqlite, and the "+
-		"connection, history and notifier code).", appSplit, bareSplit)
+	rep.note("idle", "RSS split (/proc/PID/status RssAnon, RssFile): tidings %s, bare %s. The file-backed part is program code resident from the "+
+		"page cache: the program's own binary (tidings' is the larger: the embedded SQLite, modernc.org/sqlite, and the connection, history and "+
+		"notifier code) and, once a GL context exists, the GL driver's libraries (Mesa here). Fyne's own tray makes a hidden GL window at start; "+
+		"on Linux tidings drives the tray itself and makes no GL context until one of its windows is first shown, and while none is open "+
+		"it parks Fyne's UI loop (ui.Idler), whose 60 Hz ticker is otherwise what an idle Fyne app spends its CPU and wake-ups on. "+
+		"Its anonymous part includes the theme's fonts, parsed a second after the start so that the first window opens without waiting for them (~18 MiB).",
+		appSplit, bareSplit)
 	rep.note("idle", "Threads at the end: tidings %d, bare %d. CPU ticks in the window: tidings %d, bare %d (one tick = 10 ms, so a figure below "+
 		"%.3f %% is at the resolution limit).", threads(app.pid()), threads(bare.pid()), (a1.cpu-a0.cpu)/(10*time.Millisecond),
 		(b1.cpu-b0.cpu)/(10*time.Millisecond), 100*0.01/win.Seconds())
