@@ -82,6 +82,7 @@ type Idler struct {
 	epoch   uint64        // bumped by every Wake
 	parked  chan struct{} // closed by Wake; nil while not parked
 	queued  bool          // a park is waiting in the UI queue
+	pending int           // functions handed over by Do that have not run yet
 	stopped bool
 	parks   int
 	repeat  bool // the next park follows a bounded one: don't log it
@@ -99,13 +100,28 @@ func StartIdler(cfg IdlerConfig) *Idler {
 	return i
 }
 
-// Do runs f on the UI goroutine (fyne.Do), waking it first if it is parked.
-// Every hand-over to the UI goroutine in this package goes through it.
+// Do runs f on the UI goroutine (fyne.Do, or the running Idler's Do),
+// waking it first if it is parked.
+// Every hand-over to the UI goroutine in this package goes through it. No
+// park runs between the wake and f: one queued meanwhile finds f pending
+// and steps aside. (What Fyne itself hands to its loop, such as a theme
+// change, waits for the next wake.)
 func Do(f func()) {
-	if i := current.Load(); i != nil {
-		i.Wake()
+	i := current.Load()
+	if i == nil {
+		fyne.Do(f)
+		return
 	}
-	fyne.Do(f)
+	i.mu.Lock()
+	i.pending++
+	i.mu.Unlock()
+	i.Wake()
+	i.cfg.Do(func() {
+		i.mu.Lock()
+		i.pending--
+		i.mu.Unlock()
+		f()
+	})
 }
 
 // Wake releases a parked UI goroutine and restarts the grace period.
@@ -179,7 +195,7 @@ func (i *Idler) run() {
 func (i *Idler) park(epoch uint64) {
 	i.mu.Lock()
 	i.queued = false
-	if i.stopped || i.epoch != epoch || windowsShown() {
+	if i.stopped || i.epoch != epoch || i.pending > 0 || windowsShown() {
 		i.mu.Unlock()
 		return
 	}

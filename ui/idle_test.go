@@ -114,8 +114,6 @@ func TestDoWakesAParkedLoopBeforeHandingItWork(t *testing.T) {
 	l := startFakeLoop(t)
 	i := startTestIdler(t, l, IdlerConfig{Grace: 5 * time.Millisecond, Recheck: time.Hour})
 	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
-	// Do hands to fyne.Do; a test app runs it on its own goroutine.
-	test.NewTempApp(t)
 	ran := make(chan struct{})
 	Do(func() { close(ran) })
 	select {
@@ -123,7 +121,38 @@ func TestDoWakesAParkedLoopBeforeHandingItWork(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Do's function did not run")
 	}
-	waitUntil(t, "the fake loop to be released", func() bool { busy, _, _ := l.state(); return !busy })
+}
+
+func TestAParkQueuedBetweenDosWakeAndItsFunctionStepsAside(t *testing.T) {
+	resetShown(t)
+	l := startFakeLoop(t)
+	var i *Idler
+	var race bool
+	// The hand-over used by Do: the first time, a park slips into the
+	// queue first, as the idler's timer could queue one right after Do's
+	// wake (it reads the epoch after the wake, so the epoch check alone
+	// would let it park).
+	i = StartIdler(IdlerConfig{Grace: time.Hour, Recheck: time.Hour, Do: func(f func()) {
+		if !race {
+			race = true
+			i.mu.Lock()
+			epoch := i.epoch
+			i.mu.Unlock()
+			l.do(func() { i.park(epoch) })
+		}
+		l.do(f)
+	}})
+	t.Cleanup(i.Stop)
+	ran := make(chan struct{})
+	Do(func() { close(ran) })
+	select {
+	case <-ran:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Do's function is stuck behind a park")
+	}
+	if n := i.Parks(); n != 0 {
+		t.Fatalf("%d parks while Do's function was pending", n)
+	}
 }
 
 func TestTheLoopIsNotParkedWhileAWindowIsShown(t *testing.T) {

@@ -200,21 +200,8 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 	}
 
 	// Quit from the tray menu ends the app cleanly.
-	quit, ok := desktoptest.Find(menu, "Quit")
-	if !ok {
-		t.Fatalf("no Quit in the tray menu: %s", describeMenu(menu))
-	}
-	if err := item.Click(quit.ID); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-app.exited:
-		if app.err != nil {
-			t.Fatalf("the app exited with %v after Quit", app.err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the app is still running 20 s after Quit")
-	}
+	clickTray(t, item, "Quit")
+	waitExit(t, app, "Quit")
 }
 
 func describeMenu(items []desktoptest.MenuItem) string {

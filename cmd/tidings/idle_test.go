@@ -28,6 +28,22 @@ func startHiddenIdle(t *testing.T) (*appProcess, *desktoptest.TrayItem) {
 	return app, item
 }
 
+// clickTray clicks the tray menu item labelled label, as a panel does.
+func clickTray(t *testing.T, item *desktoptest.TrayItem, label string) {
+	t.Helper()
+	menu, err := item.Menu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, ok := desktoptest.Find(menu, label)
+	if !ok {
+		t.Fatalf("no %q in the tray menu: %s", label, describeMenu(menu))
+	}
+	if err := item.Click(mi.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitExit(t *testing.T, app *appProcess, after string) {
 	t.Helper()
 	select {
@@ -42,32 +58,10 @@ func waitExit(t *testing.T, app *appProcess, after string) {
 
 func TestAParkedAppStillOpensTheHistoryFromTheTrayMenuAndQuitsFromIt(t *testing.T) {
 	app, item := startHiddenIdle(t)
-	env := desktoptest.Require(t)
-	menu, err := item.Menu()
-	if err != nil {
-		t.Fatal(err)
-	}
-	open, ok := desktoptest.Find(menu, "Open history")
-	if !ok {
-		t.Fatalf("no Open history in the tray menu: %s", describeMenu(menu))
-	}
-	if err := item.Click(open.ID); err != nil {
-		t.Fatal(err)
-	}
-	waitForWindow(t, env)
-
+	clickTray(t, item, "Open history")
+	waitForWindow(t, desktoptest.Require(t))
 	// With the window on screen the loop stays awake; the menu still works.
-	menu, err = item.Menu()
-	if err != nil {
-		t.Fatal(err)
-	}
-	quit, ok := desktoptest.Find(menu, "Quit")
-	if !ok {
-		t.Fatalf("no Quit in the tray menu: %s", describeMenu(menu))
-	}
-	if err := item.Click(quit.ID); err != nil {
-		t.Fatal(err)
-	}
+	clickTray(t, item, "Quit")
 	waitExit(t, app, "Quit")
 }
 
