@@ -47,6 +47,7 @@ type ntfyFake struct {
 	dropAfter time.Duration // silence after a ping before the drop
 	sinces    []string
 	down      bool
+	kills     int   // kill count: a socket upgraded by a killed server must not outlive it
 	clock     int64 // unix seconds of the next message, at least the real time (a test may move it ahead)
 }
 
@@ -92,6 +93,7 @@ func (f *ntfyFake) kill() {
 	f.mu.Lock()
 	srv, subs := f.srv, f.subs
 	f.srv, f.down, f.subs = nil, true, map[*ntfySub]struct{}{}
+	f.kills++
 	f.mu.Unlock()
 	if srv != nil {
 		_ = srv.Close()
@@ -202,6 +204,7 @@ func (f *ntfyFake) handle(w http.ResponseWriter, r *http.Request) {
 	since := r.URL.Query().Get("since")
 	f.mu.Lock()
 	_, ok = f.matching(topics, since) // validate before the upgrade: 400
+	kills := f.kills
 	f.mu.Unlock()
 	if !ok {
 		w.WriteHeader(http.StatusBadRequest)
@@ -216,8 +219,13 @@ func (f *ntfyFake) handle(w http.ResponseWriter, r *http.Request) {
 		sub.topics[t] = true
 	}
 	f.mu.Lock() // the replay and the registration are one step: nothing falls between
-	replay, _ := f.matching(topics, since)
 	f.sinces = append(f.sinces, since)
+	if f.kills != kills { // killed while this socket was being upgraded
+		f.mu.Unlock()
+		ws.Close()
+		return
+	}
+	replay, _ := f.matching(topics, since)
 	f.subs[sub] = struct{}{}
 	keepalive, drop := f.keepalive, f.dropAfter
 	// open first, then the replay; live messages queue behind them.

@@ -160,10 +160,12 @@ func TestNtfyMessagesPublishedBeforeTheFirstDeliveryAreNotLostToAReconnect(t *te
 		t.Fatal("never connected")
 	}
 	f.kill()
+	// the client cannot subscribe yet: set before the restart, or it may
+	// be back on the restarted server before the 503 (it failed 9 of 30)
+	f.set(func(f *ntfyFake) { f.status = http.StatusServiceUnavailable })
 	f.restart(t)
-	f.set(func(f *ntfyFake) { f.status = http.StatusServiceUnavailable }) // the client cannot subscribe yet
 	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateReconnecting }) {
-		t.Fatal("the drop was not noticed")
+		t.Fatalf("the drop was not noticed: %v", rec.snapshotStates())
 	}
 	missed := f.publish("alerts", "while the client was away")
 	f.set(func(f *ntfyFake) { f.status = 0 })
