@@ -3,6 +3,8 @@ package conn
 import (
 	"errors"
 	"time"
+
+	"github.com/tidings-app/tidings/proto"
 )
 
 // backoffWindow is the upper end of the wait before dial number attempt
@@ -47,4 +49,34 @@ func nextDelay(err error, attempt int, c *Config) (d time.Duration, floor bool) 
 		return d, true
 	}
 	return d, false
+}
+
+// restartGrid is the schedule a restarting server handed out: dials at
+// start, start+every, start+2·every, … (left of them), whatever time the
+// failed dials in between took. Every client of that server has its own
+// start within one period, so their dials stay evenly spread.
+type restartGrid struct {
+	start time.Time
+	every time.Duration
+	left  int
+}
+
+// newRestartGrid starts a grid from a hint received at now; the period is
+// raised to minEvery. A negative dials count gives an empty grid.
+func newRestartGrid(now time.Time, h proto.RestartHint, dials int, minEvery time.Duration) restartGrid {
+	return restartGrid{start: now.Add(h.RetryIn()), every: max(h.Every(), minEvery), left: max(dials, 0)}
+}
+
+// next is the wait from now until the grid's next dial, always a point
+// later than now; false once the grid is used up (or was never set).
+func (g *restartGrid) next(now time.Time) (time.Duration, bool) {
+	if g.left <= 0 || g.every <= 0 {
+		return 0, false
+	}
+	g.left--
+	if now.Before(g.start) {
+		return g.start.Sub(now), true
+	}
+	k := now.Sub(g.start)/g.every + 1
+	return g.start.Add(k * g.every).Sub(now), true
 }

@@ -55,6 +55,13 @@ type Config struct {
 	BackoffCap        time.Duration // largest retry window (jitter is applied after it); default 30 s
 	StableAfter       time.Duration // a connection up this long resets the backoff; default 30 s
 	RetryAfterMax     time.Duration // a server's Retry-After is honoured up to this; default 10 min
+	// RestartDials is how many dials follow the schedule a server hands out
+	// when it restarts (close 1012 with a proto.RestartHint: a slot in a
+	// period) before the usual backoff takes over; default 8. Its dials
+	// count as attempts. RestartMinEvery is the shortest period accepted
+	// from a server (a shorter one is raised to it); default 250 ms.
+	RestartDials    int
+	RestartMinEvery time.Duration
 	// CatchUpSkew: a message whose server time is older than the dial by
 	// more than this is marked CatchUp. Default 5 s.
 	CatchUpSkew time.Duration
@@ -100,6 +107,8 @@ const (
 	DefaultCatchUpSkew       = 5 * time.Second
 	DefaultCatchUpRecheck    = time.Second
 	DefaultMaxAttempts       = 20
+	DefaultRestartDials      = 8
+	DefaultRestartMinEvery   = 250 * time.Millisecond
 	DefaultDedupWindow       = 4096
 )
 
@@ -121,6 +130,10 @@ func (c Config) withDefaults() Config {
 	setD(&c.RetryAfterMax, DefaultRetryAfterMax)
 	setD(&c.CatchUpSkew, DefaultCatchUpSkew)
 	setD(&c.CatchUpRecheck, DefaultCatchUpRecheck)
+	setD(&c.RestartMinEvery, DefaultRestartMinEvery)
+	if c.RestartDials == 0 {
+		c.RestartDials = DefaultRestartDials
+	}
 	if c.ReadLimit <= 0 {
 		c.ReadLimit = DefaultReadLimit
 	}

@@ -59,10 +59,15 @@ func (e *HTTPError) Error() string {
 	return s
 }
 
-// CloseError is a close frame from the server. The text is not kept: it is
-// server content.
+// CloseError is a close frame from the server. The text is not kept (it
+// is server content) except as a parsed restart schedule.
 type CloseError struct {
 	Code int
+	// Restart is the schedule a 1012 close (service restart) carried, when
+	// its reason was a valid proto.RestartHint; its first wait counts from
+	// Received.
+	Restart  *proto.RestartHint
+	Received time.Time
 }
 
 func (e *CloseError) Error() string {
@@ -89,6 +94,8 @@ func closeCodeName(code int) string {
 		return "slow consumer"
 	case proto.CloseRetryElsewhere:
 		return "retry elsewhere"
+	case proto.CloseServiceRestart:
+		return "service restart"
 	default:
 		return "unknown"
 	}

@@ -59,6 +59,7 @@ func scaledConfig(server string, u time.Duration) Config {
 		StableAfter:       30 * u,
 		CatchUpRecheck:    20 * u,
 		MaxAttempts:       -1,
+		RestartMinEvery:   u / 4,
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tidings-app/tidings/proto"
 )
 
 // session dials once and owns that one socket until it dies. It returns how
@@ -173,7 +175,7 @@ func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc,
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
-			cancel(readError(err))
+			cancel(readError(err, s.cfg.Now()))
 			return
 		}
 		alive()
@@ -195,12 +197,18 @@ func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc,
 }
 
 // readError names why a read failed.
-func readError(err error) error {
+func readError(err error, now time.Time) error {
 	var ce *websocket.CloseError
 	var ne net.Error
 	switch {
 	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
-		return &CloseError{Code: ce.Code}
+		e := &CloseError{Code: ce.Code}
+		if ce.Code == proto.CloseServiceRestart {
+			if h, err := proto.ParseRestartHint(ce.Text); err == nil {
+				e.Restart, e.Received = &h, now
+			}
+		}
+		return e
 	case errors.Is(err, websocket.ErrReadLimit):
 		return ErrFrameTooLarge
 	case errors.As(err, &ne) && ne.Timeout():

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -202,6 +203,7 @@ func (s *Supervisor) run(ctx context.Context) {
 	defer close(s.done)
 	failures := 0 // failed sessions since the last stable connection
 	var lastErr error
+	var grid restartGrid // a restarting server's reconnect schedule
 	for {
 		select { // this dial answers any kick that came before it
 		case <-s.kick:
@@ -215,6 +217,13 @@ func (s *Supervisor) run(ctx context.Context) {
 		}
 		if up >= s.cfg.StableAfter {
 			failures = 0
+		}
+		if up > 0 {
+			grid = restartGrid{} // connected since: that schedule is spent
+		}
+		var ce *CloseError
+		if errors.As(err, &ce) && ce.Restart != nil {
+			grid = newRestartGrid(ce.Received, *ce.Restart, s.cfg.RestartDials, s.cfg.RestartMinEvery)
 		}
 		act := classify(err)
 		switch act {
@@ -244,6 +253,11 @@ func (s *Supervisor) run(ctx context.Context) {
 			continue
 		}
 		d, floor := nextDelay(err, failures, &s.cfg)
+		if !floor { // a Retry-After outranks the schedule
+			if g, ok := grid.next(s.cfg.Now()); ok {
+				d = g // the server's slot instead of a random one
+			}
+		}
 		s.setStatus(Status{State: StateReconnecting, Attempt: failures, NextRetry: s.cfg.Now().Add(d), Err: err})
 		if !s.wait(ctx, d, floor) {
 			return

@@ -376,3 +376,68 @@ func FuzzJSONAdapterDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestARestartScheduleDialsOnItsGridAndThenStepsAside(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	ms := time.Millisecond
+	g := newRestartGrid(t0, proto.RestartHint{RetryInMs: 300, EveryMs: 1500}, 4, 250*ms)
+	for _, tt := range []struct {
+		name string
+		now  time.Time
+		want time.Duration
+	}{
+		{"right after the close: wait for the slot", t0.Add(10 * ms), 290 * ms},
+		{"the slot's dial failed at once: the next period", t0.Add(301 * ms), 1499 * ms},
+		{"a dial that took 2 s skips to the next point after it", t0.Add(2300 * ms), 1000 * ms},
+		{"exactly on a point: the one after", t0.Add(3300 * ms), 1500 * ms},
+	} {
+		got, ok := g.next(tt.now)
+		if !ok || got != tt.want {
+			t.Errorf("%s: %v %v, want %v", tt.name, got, ok, tt.want)
+		}
+	}
+	if d, ok := g.next(t0.Add(5 * time.Second)); ok {
+		t.Errorf("after its 4 dials the grid still gave %v", d)
+	}
+	var none restartGrid
+	if _, ok := none.next(t0); ok {
+		t.Error("an unset grid gave a dial time")
+	}
+	fast := newRestartGrid(t0, proto.RestartHint{RetryInMs: 0, EveryMs: 1}, 3, 250*ms)
+	fast.next(t0)
+	if d, _ := fast.next(t0.Add(ms)); d != 249*ms {
+		t.Errorf("a 1 ms period from the server was not raised to 250 ms: next in %v", d)
+	}
+}
+
+func TestOnlyAWellFormed1012CloseCarriesARestartSchedule(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, tt := range []struct {
+		name  string
+		code  int
+		text  string
+		every time.Duration // 0: no schedule
+	}{
+		{"1012 with a hint", proto.CloseServiceRestart, `{"retry_in_ms":5,"every_ms":1500}`, 1500 * time.Millisecond},
+		{"1012 from another server, plain text", proto.CloseServiceRestart, "restarting", 0},
+		{"1012 with a hostile hint", proto.CloseServiceRestart, `{"retry_in_ms":9999,"every_ms":10}`, 0},
+		{"1001 with a hint is still 1001", websocket.CloseGoingAway, `{"retry_in_ms":5,"every_ms":1500}`, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := readError(&websocket.CloseError{Code: tt.code, Text: tt.text}, now)
+			var ce *CloseError
+			if !errors.As(err, &ce) || ce.Code != tt.code {
+				t.Fatalf("got %v", err)
+			}
+			switch {
+			case tt.every == 0 && ce.Restart != nil:
+				t.Fatalf("schedule %+v from %q", *ce.Restart, tt.text)
+			case tt.every != 0 && (ce.Restart == nil || ce.Restart.Every() != tt.every || !ce.Received.Equal(now)):
+				t.Fatalf("schedule %+v received %v", ce.Restart, ce.Received)
+			}
+			if strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("the error quotes the server's text: %v", err)
+			}
+		})
+	}
+}

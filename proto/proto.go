@@ -45,8 +45,12 @@ const (
 const ContentMarkdown = "text/markdown"
 
 // WebSocket close codes the server uses beyond the standard ones.
-// 1001 (going away) is sent on shutdown and means "reconnect".
+// 1001 (going away) means "reconnect with backoff".
 const (
+	// CloseServiceRestart (RFC 6455's registry: service restart) is sent on
+	// a graceful shutdown; its reason text is a RestartHint, the schedule
+	// this client should reconnect on.
+	CloseServiceRestart = 1012
 	// CloseTokenRevoked: the token was revoked (logout, user deleted).
 	// Do not reconnect until the user logs in again.
 	CloseTokenRevoked = 4001

@@ -58,6 +58,16 @@ type Config struct {
 	ReadHeaderTimeout time.Duration // default 10 s
 	IdleTimeout       time.Duration // keep-alive HTTP connections, default 60 s
 	ShutdownTimeout   time.Duration // graceful shutdown bound, default 10 s
+	// RestartSpread and RestartRate shape the reconnect schedule a graceful
+	// shutdown hands its clients (close 1012 with a proto.RestartHint): each
+	// client gets its own slot in one period, so that they come back evenly
+	// spread, and the period is long enough for RestartRate dials a second,
+	// but at least RestartSpread. Defaults 1.5 s and 1 000 dials/s: at most
+	// a fifteenth of the clients are due in any 100 ms, which leaves room
+	// for the spread in when the closes reach them while staying under a
+	// tenth.
+	RestartSpread time.Duration
+	RestartRate   int
 	// UnavailableRetryAfter is the Retry-After sent with a 503 while the
 	// broker is not ready (hub.Readiness), default 2 s.
 	UnavailableRetryAfter time.Duration
@@ -111,6 +121,8 @@ func (c Config) withDefaults() Config {
 	dur(&c.ReadHeaderTimeout, 10*time.Second)
 	dur(&c.IdleTimeout, 60*time.Second)
 	dur(&c.ShutdownTimeout, 10*time.Second)
+	dur(&c.RestartSpread, 1500*time.Millisecond)
+	num(&c.RestartRate, 1000)
 	dur(&c.UnavailableRetryAfter, 2*time.Second)
 	return c
 }

@@ -63,6 +63,13 @@ func startServer(t *testing.T, dir string, cfg Config) *testServer {
 
 func startServerAt(t *testing.T, dir string, cfg Config, addr string, logs *syncBuffer) *testServer {
 	t.Helper()
+	return startServerWrapped(t, dir, cfg, addr, logs, nil)
+}
+
+// startServerWrapped is startServerAt with the listener passed through wrap
+// (to watch accepts).
+func startServerWrapped(t *testing.T, dir string, cfg Config, addr string, logs *syncBuffer, wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +82,9 @@ func startServerAt(t *testing.T, dir string, cfg Config, addr string, logs *sync
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{t: t, dir: dir, cfg: cfg, s: s, st: st, base: "http://" + ln.Addr().String(), logs: logs,
@@ -210,17 +220,25 @@ func next(t *testing.T, c *websocket.Conn) proto.Message {
 // (websocket.CloseAbnormalClosure when there was no close frame).
 func closeCode(t *testing.T, c *websocket.Conn, within time.Duration) int {
 	t.Helper()
+	code, _ := closeFrame(t, c, within)
+	return code
+}
+
+// closeFrame reads until the socket closes and returns the close frame's
+// code and reason (1006 and "" when it closed without one).
+func closeFrame(t *testing.T, c *websocket.Conn, within time.Duration) (int, string) {
+	t.Helper()
 	c.SetReadDeadline(time.Now().Add(within))
 	for {
 		if _, _, err := c.ReadMessage(); err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) {
-				return ce.Code
+				return ce.Code, ce.Text
 			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				t.Fatalf("socket still open after %v", within)
+				t.Errorf("socket still open after %v", within)
 			}
-			return websocket.CloseAbnormalClosure
+			return websocket.CloseAbnormalClosure, ""
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -202,9 +203,10 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
-// Shutdown closes every socket with 1001 and waits for them (until ctx is
-// done, then drops the rest), and stops background work. Stored messages are
-// unaffected: clients resume with since=.
+// Shutdown closes every socket with 1012 and a reconnect slot for its
+// client (restartSlots), waits for them (until ctx is done, then drops the
+// rest), and stops background work. Stored messages are unaffected: clients
+// resume with since=.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped.Do(func() { close(s.stop) })
 	s.mu.Lock()
@@ -214,8 +216,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		cs = append(cs, c)
 	}
 	s.mu.Unlock()
-	for _, c := range cs {
-		c.closeWith(websocket.CloseGoingAway, "server shutting down")
+	for i, slot := range restartSlots(len(cs), s.now(), s.cfg.RestartSpread, s.cfg.RestartRate, rand.Float64()) {
+		cs[i].closeForRestart(slot)
 	}
 	done := make(chan struct{})
 	go func() { s.live.Wait(); s.bg.Wait(); close(done) }()

@@ -2,7 +2,9 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -240,9 +242,11 @@ func TestSlowClientIsDisconnectedWithoutBlockingOthers(t *testing.T) {
 	}
 }
 
-func TestRestartKeepsStoredMessagesAndClosesSocketsWith1001(t *testing.T) {
+func TestRestartKeepsStoredMessagesAndGivesEachSocketItsOwnReconnectSlot(t *testing.T) {
 	dir := t.TempDir()
-	ts := startServer(t, dir, testConfig())
+	cfg := testConfig()
+	cfg.RestartSpread = 2 * time.Second
+	ts := startServer(t, dir, cfg)
 	ts.addUser("alice", "pw")
 	tok, pub := ts.login("alice", "pw"), ts.publisher()
 	c := ts.dial(tok, 0)
@@ -250,11 +254,44 @@ func TestRestartKeepsStoredMessagesAndClosesSocketsWith1001(t *testing.T) {
 		ts.publish(pub, proto.PublishRequest{To: "alice", Message: fmt.Sprint(i)})
 		next(t, c)
 	}
-	codes := make(chan int, 1)
-	go func() { codes <- closeCode(t, c, 5*time.Second) }()
+	const others = 3 // four desktops of one user
+	socks := []*websocket.Conn{c}
+	for range others {
+		socks = append(socks, ts.dial(tok, 3))
+	}
+	// registered: a socket still being set up when the shutdown begins is
+	// refused with 1001 instead (no slot was made for it)
+	eventually(t, 5*time.Second, "4 sockets registered", func() bool { return ts.s.ConnectedClients() == len(socks) })
+	type frame struct {
+		code int
+		text string
+		at   time.Time
+	}
+	frames := make(chan frame, len(socks))
+	for _, s := range socks {
+		go func() { code, text := closeFrame(t, s, 5*time.Second); frames <- frame{code, text, time.Now()} }()
+	}
 	ts.close()
-	if code := <-codes; code != websocket.CloseGoingAway {
-		t.Fatalf("close code %d, want 1001", code)
+	var slots []time.Time // the instant each was told to dial
+	for range socks {
+		f := <-frames
+		if f.code != proto.CloseServiceRestart {
+			t.Fatalf("close code %d (%q), want 1012", f.code, f.text)
+		}
+		h, err := proto.ParseRestartHint(f.text)
+		if err != nil {
+			t.Fatalf("close reason %q: %v", f.text, err)
+		}
+		if h.Every() != cfg.RestartSpread {
+			t.Errorf("period %v, want the configured %v", h.Every(), cfg.RestartSpread)
+		}
+		slots = append(slots, f.at.Add(h.RetryIn()))
+	}
+	slices.SortFunc(slots, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(slots); i++ { // evenly spaced: 2 s / 4, give or take delivery
+		if gap := slots[i].Sub(slots[i-1]); gap < 480*time.Millisecond || gap > 520*time.Millisecond {
+			t.Errorf("slot %d: %v after the one before, want 500 ms", i, gap)
+		}
 	}
 	ts2 := startServer(t, dir, testConfig())
 	c2 := ts2.dial(tok, 1) // the session survives the restart too
@@ -266,6 +303,58 @@ func TestRestartKeepsStoredMessagesAndClosesSocketsWith1001(t *testing.T) {
 	ts2.publish(pub, proto.PublishRequest{To: "alice", Message: "4"})
 	if m := next(t, c2); m.ID != 4 {
 		t.Fatalf("ids continue after restart: %+v", m)
+	}
+}
+
+func TestRestartSlotsSpreadClientsEvenlyOverAPeriodThatGrowsWithThem(t *testing.T) {
+	spread := 1500 * time.Millisecond
+	for _, tt := range []struct {
+		name    string
+		n, rate int
+		offset  float64
+		every   time.Duration
+	}{
+		{"one client", 1, 1000, 0.5, spread},
+		{"200 clients: the minimum period", 200, 1000, 0.3, spread},
+		{"10 000 clients at 1 000 dials/s", 10_000, 1000, 0.999, 10 * time.Second},
+		{"1 000 clients at 1 dial/s: the period is capped", 1000, 1, 0, proto.MaxRestartEvery},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Unix(1_800_000_000, 0)
+			slots := restartSlots(tt.n, start, spread, tt.rate, tt.offset)
+			if len(slots) != tt.n {
+				t.Fatalf("%d slots for %d clients", len(slots), tt.n)
+			}
+			hints := make([]proto.RestartHint, tt.n)
+			per100ms := map[int64]int{}
+			for i, slot := range slots {
+				h := slot.hint(start)
+				hints[i] = h
+				// a close written a period and 2 s late names the point of
+				// the slot's grid that comes next
+				late := slot.hint(start.Add(tt.every + 2*time.Second))
+				want := (h.RetryIn() - 2*time.Second%tt.every + tt.every) % tt.every
+				if got := late.RetryIn(); got != want && want != 0 {
+					t.Fatalf("slot %d sent late: first wait %v, want %v (the same point of a later period)", i, got, want)
+				}
+				if h.Every() != tt.every {
+					t.Fatalf("hint %d: period %v, want %v", i, h.Every(), tt.every)
+				}
+				if _, err := proto.ParseRestartHint(h.String()); err != nil {
+					t.Fatalf("hint %d does not parse: %v", i, err)
+				}
+				if i > 0 && h.RetryInMs < hints[i-1].RetryInMs {
+					t.Fatalf("slots out of order at %d", i)
+				}
+				per100ms[h.RetryInMs/100]++
+			}
+			limit := max(1, int(math.Ceil(float64(tt.n)*0.1/tt.every.Seconds()*1.01)))
+			for b, k := range per100ms {
+				if k > limit {
+					t.Errorf("%d of %d clients dial in the 100 ms from %d ms; even spacing allows %d", k, tt.n, b*100, limit)
+				}
+			}
+		})
 	}
 }
 

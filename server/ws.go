@@ -124,7 +124,8 @@ type client struct {
 	pingDue    bool
 	closeCode  int // pending close frame; no more frames after it
 	closeText  string
-	writing    bool // a goroutine owns the writes
+	restart    restartSlot // with CloseServiceRestart: the text is made when sent
+	writing    bool        // a goroutine owns the writes
 	dead       bool
 
 	lastID uint64 // owned by the writer: highest id written
@@ -193,6 +194,17 @@ func (c *client) closeWith(code int, text string) {
 	}
 	c.kickLocked()
 	c.mu.Unlock()
+}
+
+// closeForRestart is closeWith(1012) whose reason, the client's reconnect
+// slot, is written when the frame is sent.
+func (c *client) closeForRestart(slot restartSlot) {
+	c.mu.Lock()
+	if c.closeCode == 0 {
+		c.restart = slot
+	}
+	c.mu.Unlock()
+	c.closeWith(proto.CloseServiceRestart, "")
 }
 
 // terminate closes the socket at once and forgets the client. Idempotent.
@@ -271,6 +283,9 @@ func (c *client) writeLoop() {
 		switch {
 		case c.closeCode != 0:
 			code, text := c.closeCode, c.closeText
+			if code == proto.CloseServiceRestart && c.restart.every > 0 {
+				text = c.restart.hint(c.s.now()).String()
+			}
 			c.mu.Unlock()
 			c.sendClose(code, text)
 			return // writing stays true: nothing is written after a close

@@ -1,0 +1,177 @@
+package server
+
+import (
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings-app/tidings/conn"
+)
+
+// acceptLog is a listener that records when each TCP connection arrived.
+type acceptLog struct {
+	net.Listener
+	mu  *sync.Mutex
+	got *[]time.Time
+}
+
+func (l acceptLog) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		*l.got = append(*l.got, time.Now())
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// peakIn is the most times that fall within any window of length w.
+func peakIn(ts []time.Time, w time.Duration) int {
+	ts = slices.Clone(ts)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	peak, j := 0, 0
+	for i := range ts {
+		for ts[i].Sub(ts[j]) >= w {
+			j++
+		}
+		peak = max(peak, i-j+1)
+	}
+	return peak
+}
+
+// desktopLog keeps what one real client (conn.Supervisor) reported.
+type desktopLog struct {
+	mu        sync.Mutex
+	connected []time.Time // when it became Connected
+	planned   []time.Time // the dial times its Reconnecting states announced
+}
+
+func (d *desktopLog) sink(e conn.Event) {
+	if e.Kind != conn.EventState {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch e.Status.State {
+	case conn.StateConnected:
+		d.connected = append(d.connected, time.Now())
+	case conn.StateReconnecting:
+		d.planned = append(d.planned, e.Status.NextRetry)
+	}
+}
+
+// Real time, no scaling: 200 desktops running the client's own reconnect
+// code against the real server, which shuts down gracefully and is back
+// after 3 s. Each gets its slot in a 1.5 s period with the 1012 close, so
+// all are back within about one period of the server's return, and fewer
+// than a tenth of them dial in any 100 ms (reliability check 7's bar).
+func TestAGracefulRestartBringsTwoHundredDesktopsBackEvenlySpreadWithinOnePeriod(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3 s outage")
+	}
+	const clients, outage = 200, 3 * time.Second
+	dir := t.TempDir()
+	cfg := testConfig() // RestartSpread: the default 1.5 s
+	period := cfg.Defaults().RestartSpread
+	var mu sync.Mutex
+	var accepts []time.Time
+	wrap := func(ln net.Listener) net.Listener { return acceptLog{ln, &mu, &accepts} }
+	ts := startServerWrapped(t, dir, cfg, "127.0.0.1:0", &syncBuffer{}, wrap)
+	ts.addUser("alice", "pw")
+	tok := ts.login("alice", "pw")
+	desks := make([]*desktopLog, clients)
+	for i := range desks {
+		desks[i] = &desktopLog{}
+		sup, err := conn.New(conn.Config{Server: ts.base, Adapter: conn.NativeAdapter{}, Token: conn.NewSecret(tok),
+			MaxAttempts: -1, Sink: desks[i].sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sup.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sup.Stop)
+	}
+	all := func(s *Server) func() bool { return func() bool { return s.ConnectedClients() == clients } }
+	eventually(t, 30*time.Second, "200 connected", all(ts.s))
+
+	closed := time.Now()
+	ts.close()
+	time.Sleep(outage) // the restart itself: the clients are on their own
+	ts2 := startServerWrapped(t, dir, cfg, ts.addr, &syncBuffer{}, wrap)
+	restarted := time.Now()
+	eventually(t, 30*time.Second, "200 back", all(ts2.s))
+	allBack := time.Since(restarted)
+	eventually(t, 5*time.Second, "200 desktops told they are connected", func() bool {
+		for _, d := range desks {
+			d.mu.Lock()
+			n := len(d.connected)
+			last := time.Time{}
+			if n > 0 {
+				last = d.connected[n-1]
+			}
+			d.mu.Unlock()
+			if !last.After(restarted) {
+				return false
+			}
+		}
+		return true
+	})
+
+	var firstDials, planned []time.Time
+	var late int
+	var worst time.Duration
+	for i, d := range desks {
+		d.mu.Lock()
+		var back time.Time
+		for _, c := range d.connected {
+			if c.After(restarted) {
+				back = c
+				break
+			}
+		}
+		var first time.Time
+		for _, p := range d.planned {
+			if p.After(closed) && first.IsZero() {
+				first = p
+			}
+			if p.After(restarted) {
+				planned = append(planned, p)
+			}
+		}
+		d.mu.Unlock()
+		if back.IsZero() {
+			t.Fatalf("desktop %d: no connection after the restart", i)
+		}
+		firstDials = append(firstDials, first)
+		if took := back.Sub(restarted); took > worst {
+			worst = took
+		}
+		if back.Sub(restarted) > period+250*time.Millisecond {
+			late++
+		}
+		if first.IsZero() || first.Sub(closed) > period+100*time.Millisecond {
+			t.Errorf("desktop %d: first dial planned %v after the close, want within the %v period (its slot)", i, first.Sub(closed), period)
+		}
+	}
+	if late > 0 {
+		t.Errorf("%d of %d desktops back later than one period (%v) + 250 ms after the server; worst %v", late, clients, period, worst)
+	}
+	window := 100 * time.Millisecond
+	if p := peakIn(planned, window); p*10 >= clients {
+		t.Errorf("%d dials planned within 100 ms after the restart, limit < %d", p, clients/10)
+	}
+	mu.Lock()
+	var seen []time.Time
+	for _, a := range accepts {
+		if a.After(restarted) {
+			seen = append(seen, a)
+		}
+	}
+	mu.Unlock()
+	t.Logf("%d desktops, %v outage: all back %v after the server (worst single %v; period %v); peak per 100 ms: %d planned, %d accepted by the server; first dials after the close: peak %d per 100 ms",
+		clients, outage, allBack.Round(time.Millisecond), worst.Round(time.Millisecond), period,
+		peakIn(planned, window), peakIn(seen, window), peakIn(firstDials, window))
+}
