@@ -25,7 +25,7 @@ import (
 // long the socket was up (0 if the dial failed) and why it ended: the cause
 // of the session's context (context.WithCancelCause), set by whichever part
 // noticed first (reader, writer, probe, catch-up, Stop).
-func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
+func (s *Supervisor) session(ctx context.Context) sessionEnd {
 	s.mu.Lock()
 	token := s.token
 	s.mu.Unlock()
@@ -40,11 +40,15 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, context.Cause(ctx)
+			return sessionEnd{err: context.Cause(ctx)}
 		}
-		return 0, s.upgradeError(dialError(err, resp, s.cfg.Now()))
+		return sessionEnd{err: s.upgradeError(dialError(err, resp, s.cfg.Now()))}
 	}
 	s.stats.sessions.Add(1)
+	var end sessionEnd
+	if h, err := proto.ParseRestartHint(resp.Header.Get(proto.HeaderDropSlot)); err == nil {
+		end.dropSlot = &h
+	}
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -86,7 +90,7 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 
 	writerDone, readerDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(writerDone); s.writer(sctx, cancel, ws, pongs, probe, &rx) }()
-	go func() { defer close(readerDone); s.reader(sctx, cancel, ws, alive, dialStart, get) }()
+	go func() { defer close(readerDone); end.readFailed = s.reader(sctx, cancel, ws, alive, dialStart, get) }()
 
 	// After the catch-up, live messages stay held until the re-check has
 	// run: at CatchUpRecheck, or at once when a live message arrives (the
@@ -132,7 +136,18 @@ func (s *Supervisor) session(ctx context.Context) (time.Duration, error) {
 		s.releaseHeld()
 	}
 	s.deliverMu.Unlock()
-	return time.Since(connected), cause
+	end.up, end.err = time.Since(connected), cause
+	return end
+}
+
+// sessionEnd is how a session ended.
+type sessionEnd struct {
+	up  time.Duration // how long the socket was up; 0 if the dial failed
+	err error
+	// dropSlot is the server's reconnect slot for a drop (HeaderDropSlot),
+	// nil if it gave none; its first wait counts from readFailed.
+	dropSlot   *proto.RestartHint
+	readFailed time.Time // when the reader saw the socket fail; zero if it did not
 }
 
 // dial is the websocket dial, interruptible by ctx in every phase.
@@ -167,7 +182,7 @@ func (s *Supervisor) dial(ctx context.Context, u string, header http.Header) (*w
 
 // reader is the only goroutine that reads the socket. Every frame, ping and
 // pong pushes the read deadline out by DeadAfter.
-func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, alive func(), dialStart time.Time, get Fetcher) {
+func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc, ws *websocket.Conn, alive func(), dialStart time.Time, get Fetcher) (failed time.Time) {
 	decode := s.cfg.Adapter.Decode
 	if fd, ok := s.cfg.Adapter.(FetchDecoder); ok {
 		decode = func(b []byte) (Frame, error) { return fd.DecodeWith(ctx, get, b) }
@@ -175,8 +190,9 @@ func (s *Supervisor) reader(ctx context.Context, cancel context.CancelCauseFunc,
 	for {
 		typ, data, err := ws.ReadMessage()
 		if err != nil {
-			cancel(readError(err, s.cfg.Now()))
-			return
+			failed = s.cfg.Now()
+			cancel(readError(err, failed))
+			return failed
 		}
 		alive()
 		if typ != websocket.TextMessage {

@@ -210,7 +210,8 @@ func (s *Supervisor) run(ctx context.Context) {
 		default:
 		}
 		s.setStatus(Status{State: StateConnecting, Attempt: failures + 1, Err: lastErr})
-		up, err := s.session(ctx)
+		end := s.session(ctx)
+		up, err := end.up, end.err
 		lastErr = err
 		if ctx.Err() != nil {
 			return
@@ -221,11 +222,18 @@ func (s *Supervisor) run(ctx context.Context) {
 		if up > 0 {
 			grid = restartGrid{} // connected since: that schedule is spent
 		}
-		var ce *CloseError
-		if errors.As(err, &ce) && ce.Restart != nil {
-			grid = newRestartGrid(ce.Received, *ce.Restart, s.cfg.RestartDials, s.cfg.RestartMinEvery)
-		}
 		act := classify(err)
+		var ce *CloseError
+		switch {
+		case errors.As(err, &ce) && ce.Restart != nil: // a graceful restart's slot
+			grid = newRestartGrid(ce.Received, *ce.Restart, s.cfg.RestartDials, s.cfg.RestartMinEvery)
+		case up > 0 && end.dropSlot != nil && act == actBackoff: // dropped: the slot given for that
+			at := end.readFailed
+			if at.IsZero() {
+				at = s.cfg.Now()
+			}
+			grid = newRestartGrid(at, *end.dropSlot, s.cfg.RestartDials, s.cfg.RestartMinEvery)
+		}
 		switch act {
 		case actAuth, actOffline:
 			st := StateOffline

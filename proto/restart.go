@@ -7,6 +7,12 @@ import (
 	"time"
 )
 
+// HeaderDropSlot is the upgrade response header in which the server gives a
+// socket its RestartHint for a drop without a close frame (the server's
+// process died, the network went away): the first wait then counts from
+// the moment the client noticed the drop.
+const HeaderDropSlot = "Tidings-Drop-Slot"
+
 // RestartHint is the reason text of a CloseServiceRestart close frame: when
 // this client should dial again, and how often after that while the server
 // is not back yet. The server gives each of its clients its own slot in one

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -42,7 +43,8 @@ type Server struct {
 	perIP     *limiter
 	perUser   *limiter
 
-	pub publisher // gathers concurrent publishes into one store write
+	pub      publisher     // gathers concurrent publishes into one store write
+	upgrades atomic.Uint64 // sockets upgraded so far: each one's drop slot (dropSlot)
 
 	mu       sync.Mutex
 	clients  map[*client]struct{}
@@ -75,6 +77,7 @@ func New(cfg Config, st store.Store, broker hub.Broker, log *slog.Logger) (*Serv
 	}
 	s.perIP = newLimiter(cfg.LoginPerIP, s.now)
 	s.perUser = newLimiter(cfg.LoginPerUser, s.now)
+	s.upgrades.Store(rand.Uint64() >> 1) // each instance starts its drop slots at a different point
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteWait,
 		ReadBufferSize:   cfg.ReadBufferSize,

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -307,7 +308,7 @@ func TestRestartKeepsStoredMessagesAndGivesEachSocketItsOwnReconnectSlot(t *test
 }
 
 func TestRestartSlotsSpreadClientsEvenlyOverAPeriodThatGrowsWithThem(t *testing.T) {
-	spread := 1500 * time.Millisecond
+	spread := 1750 * time.Millisecond
 	for _, tt := range []struct {
 		name    string
 		n, rate int
@@ -410,5 +411,32 @@ func TestSilentClientIsDroppedAfterPongWait(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+}
+
+func TestTheDropSlotsOfTheSocketsOpenAtAnyTimeAreSpreadEvenly(t *testing.T) {
+	spread := 1750 * time.Millisecond
+	const n = 200
+	for _, first := range []uint64{1, 12_345, 1 << 40, 1<<63 - 77, rand.Uint64()} { // any run of consecutive upgrades
+		var at []time.Time
+		t0 := time.Unix(0, 0)
+		for k := first; k < first+n; k++ {
+			h := dropSlot(k, n, spread, 1000)
+			if h.Every() != spread || h.RetryIn() < 0 || h.RetryIn() >= spread {
+				t.Fatalf("socket %d: %+v", k, h)
+			}
+			at = append(at, t0.Add(h.RetryIn()))
+			// the grid repeats every period: count the wrap-around too
+			at = append(at, t0.Add(h.RetryIn()+spread))
+		}
+		// evenly spaced would be 200·0.1/1.75 ≈ 11.4 per 100 ms
+		p := peakIn(at, 100*time.Millisecond)
+		t.Logf("upgrades %d…: peak %d slots per 100 ms", first, p)
+		if p > 13 {
+			t.Errorf("upgrades %d…: %d of %d slots within 100 ms, want at most 13 (evenly spaced: 11.4)", first, p, n)
+		}
+	}
+	if h := dropSlot(7, 10_000, spread, 1000); h.Every() != 10*time.Second {
+		t.Errorf("10 000 sockets at 1 000 dials/s: period %v, want 10 s", h.Every())
 	}
 }

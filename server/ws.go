@@ -65,7 +65,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	slot := dropSlot(s.upgrades.Add(1), s.ConnectedClients()+1, s.cfg.RestartSpread, s.cfg.RestartRate)
+	ws, err := s.upgrader.Upgrade(w, r, http.Header{proto.HeaderDropSlot: {slot.String()}})
 	if err != nil {
 		return // the upgrader has answered
 	}

@@ -212,17 +212,19 @@ func benchReconnect(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		"real reference server, through a TCP proxy; next to it, in the same outages, the baseline: a raw WebSocket client that retries every "+
 		"6 s (the original design). %d cycles of each: (a) the server shut down gracefully (SIGTERM's path: close 1012 with a reconnect "+
 		"slot in a %v period, docs/protocol.md) and restarted 3 s later on the same port and data; (b) a crash: the proxy resets every "+
-		"connection (no close frame) and refuses dials for 3 s — both timed from the listener being back to connected; (c) a crash of 8 s "+
+		"connection (no close frame, as the kernel does for a killed process) and refuses dials for 3 s — both timed from the listener being back to connected; (c) a crash of 8 s "+
 		"(the client's backoff has grown), back up, and 300 ms later a wake-up event — time from the event to connected. One change from "+
 		"the defaults: StableAfter (after which a connection's attempt counter resets) is %v instead of %v, and each outage starts %v "+
 		"after connecting, so every cycle begins like a restart after a long uptime.", conn.DefaultBackoffBase, conn.DefaultBackoffCap,
 		sc.reconnects, cfg.Defaults().RestartSpread, stableAfter, conn.DefaultStableAfter, stableAfter+500*time.Millisecond)
-	rep.note("reconnect", "After a crash the client cannot know when the server is back and dials at random within its backoff window "+
-		"(after 3 s down the window is 2–4 s: median ≈ 1.7 s in a simulation of the policy); reliability check 7 (fewer than a tenth of 200 "+
-		"clients dialling in any 100 ms after a restart) needs those dials spread over 2 s or more, so every client back within 1.5 s of a "+
-		"crashed server is not possible together with it. A graceful restart hands each client a slot instead: evenly spaced, so the herd "+
-		"check holds by construction, and all are back within one period (server/restart_test.go: 200 real clients, all back 1.5 s after "+
-		"the server, at most 16 dials per 100 ms; with the old 1001 close the last came back 13 s after it).")
+	rep.note("reconnect", "After a graceful restart the client dials at the slot the 1012 close gave it, after a crash at the slot "+
+		"the server gave it when it connected (header Tidings-Drop-Slot), counted from the reset (docs/protocol.md); slots are spaced "+
+		"one period / N apart over a %v period, so the time back is uniform over one period: median ≈ half of it, worst ≈ all of it. "+
+		"The period is chosen for reliability check 7 (fewer than a tenth of 200 clients dialling in any 100 ms after a restart): at "+
+		"1.5 s, 200 real clients in server/restart_test.go reached 19 dials per 100 ms against a limit of under 20 (the closes reach "+
+		"them a few ms apart), at 1.75 s 14–15. So the worst case stays above base + 1 s by design. Before the slots (random backoff: "+
+		"a 2–4 s window after 3 s down, median ≈ 1.7 s in a simulation) the same 200 clients were all back only 13–14 s after the server.",
+		cfg.Defaults().RestartSpread)
 	rep.note("reconnect", "The wake-up is injected with client.Kick, which is exactly what the app's wake watchers call: they listen for "+
 		"logind's PrepareForSleep and NetworkManager's StateChanged on the SYSTEM bus (conn/wake_linux.go), which the private desktop "+
 		"does not have, so the D-Bus leg of the event is not in this figure.")
