@@ -132,10 +132,13 @@ type Store struct {
 	movedAside string // where a bad database was moved at Open, if anywhere
 
 	wmu sync.Mutex // serialises write transactions within this process
-	// hint is one connection kept out of the pool with synchronous=NORMAL,
-	// for writes whose loss in a power cut costs only a repeat popup
-	// (MarkNotified); nil in memory. Guarded by wmu.
-	hint *sql.Conn
+	// writer is the connection kept out of the pool for writes, with a
+	// small page cache: a burst of inserts then fills one 2 MiB cache
+	// instead of one large cache per pooled connection it happened to
+	// use (readers keep the large ones). hint is another, with
+	// synchronous=NORMAL, for writes whose loss in a power cut costs only
+	// a repeat popup (MarkNotified). Both nil in memory. Guarded by wmu.
+	writer, hint *sql.Conn
 
 	watchers watchers
 
@@ -196,8 +199,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if s.db, err = openMemory(ctx); err != nil {
 			return nil, fmt.Errorf("history: in-memory fallback: %w", err)
 		}
-	} else if s.hint, err = hintConn(ctx, s.db); err != nil {
-		s.log.Warn("history: no relaxed connection; marking popups shown waits for the disk", "err", err)
+	} else {
+		if s.writer, err = writerConn(ctx, s.db, false); err != nil {
+			s.log.Warn("history: no connection of its own for writes; they use the pool", "err", err)
+		}
+		if s.hint, err = writerConn(ctx, s.db, true); err != nil {
+			s.log.Warn("history: no relaxed connection; marking popups shown waits for the disk", "err", err)
+		}
 	}
 
 	bg, stop := context.WithCancel(ctx)
@@ -238,7 +246,7 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: open %s: %w", cfg.Path, err)
 	}
-	db.SetMaxOpenConns(5) // 4 for the pool, 1 kept aside by Open (hintConn)
+	db.SetMaxOpenConns(5) // 3 for the pool, 2 kept aside by Open (writerConn)
 	db.SetMaxIdleConns(5)
 	if !cleanSinceClose(cfg.Path) {
 		if err := check(ctx, db); err != nil {
@@ -253,18 +261,29 @@ func openFile(ctx context.Context, cfg Config) (*sql.DB, error) {
 	return db, nil
 }
 
-// hintConn takes one connection out of db's pool and relaxes it to
-// synchronous=NORMAL: in WAL mode its commits reach the log file (an app
-// crash keeps them) without waiting for the disk; the next FULL commit's
-// sync makes them durable too.
-func hintConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+// writerCacheKiB is the page cache of each write connection: enough for
+// the pages an insert walks (the tail of each index) and the FTS segment
+// being merged.
+const writerCacheKiB = 2048
+
+// writerConn takes one connection out of db's pool for writes and gives it
+// a small page cache. relaxed sets synchronous=NORMAL: in WAL mode its
+// commits reach the log file (an app crash keeps them) without waiting for
+// the disk; the next FULL commit's sync makes them durable too.
+func writerConn(ctx context.Context, db *sql.DB, relaxed bool) (*sql.Conn, error) {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.ExecContext(ctx, "PRAGMA synchronous(NORMAL)"); err != nil {
-		c.Close()
-		return nil, err
+	pragmas := []string{fmt.Sprintf("PRAGMA cache_size(-%d)", writerCacheKiB)}
+	if relaxed {
+		pragmas = append(pragmas, "PRAGMA synchronous(NORMAL)")
+	}
+	for _, p := range pragmas {
+		if _, err := c.ExecContext(ctx, p); err != nil {
+			c.Close()
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -304,8 +323,10 @@ func (s *Store) Close() error {
 		s.watchers.closeAll()
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
-		if s.hint != nil {
-			_ = s.hint.Close() // back to the pool, which Close then closes
+		for _, c := range []*sql.Conn{s.writer, s.hint} {
+			if c != nil {
+				_ = c.Close() // back to the pool, which Close then closes
+			}
 		}
 		s.closeErr = s.db.Close()
 		if s.closeErr == nil && s.path != "" {

@@ -342,8 +342,8 @@ func TestOnlyTheShownMarksCommitWithoutWaitingForTheDisk(t *testing.T) {
 	cfg := testConfig(t)
 	s := openStore(t, cfg)
 	ctx := context.Background()
-	// Every pooled connection (all of them at once, so none is reused) syncs
-	// in full; the one kept aside for MarkNotified does not.
+	// Every pooled connection (all of them at once, so none is reused) and
+	// the writer kept aside sync in full; the one for MarkNotified does not.
 	conns := make([]*sql.Conn, 3)
 	for i := range conns {
 		c, err := s.db.Conn(ctx)
@@ -353,7 +353,7 @@ func TestOnlyTheShownMarksCommitWithoutWaitingForTheDisk(t *testing.T) {
 		defer c.Close()
 		conns[i] = c
 	}
-	for i, c := range append(conns, s.hint) {
+	for i, c := range append(conns, s.writer, s.hint) {
 		var got string
 		if err := c.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&got); err != nil {
 			t.Fatal(err)
@@ -386,5 +386,47 @@ func TestOnlyTheShownMarksCommitWithoutWaitingForTheDisk(t *testing.T) {
 	again := openStore(t, cfg)
 	if left, err := again.Unnotified(ctx, 10); err != nil || len(left) != 0 {
 		t.Fatalf("unnotified after reopening = %v, %v; want none", left, err)
+	}
+}
+
+func TestWritesHaveAConnectionOfTheirOwnWithASmallCache(t *testing.T) {
+	s := openStore(t, testConfig(t))
+	ctx := context.Background()
+	// Readers hold every pooled connection (a long search, a history page,
+	// the tray's latest five): an insert still goes through at once.
+	var held []*sql.Conn
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		c, err := s.db.Conn(cctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	if len(held) == 0 {
+		t.Fatal("no pooled connection to hold")
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := s.Insert(wctx, msg("1", 0)); err != nil {
+		t.Fatalf("insert with all %d pooled connections held: %v", len(held), err)
+	}
+	if err := s.MarkNotified(wctx, Key{Server: "s1", ID: "1"}); err != nil {
+		t.Fatalf("mark with all %d pooled connections held: %v", len(held), err)
+	}
+	for _, tt := range []struct {
+		name string
+		c    *sql.Conn
+		want int
+	}{{"writer", s.writer, -writerCacheKiB}, {"relaxed writer", s.hint, -writerCacheKiB}, {"reader", held[0], -16384}} {
+		var got int
+		if err := tt.c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("%s: cache_size %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }

@@ -260,7 +260,7 @@ func (s *Store) write(ctx context.Context, what string, fn func(*sql.Tx) error) 
 }
 
 // writeHint is write for what may be lost in a power cut but not in a
-// crash of the app: it commits on the relaxed connection (see hintConn),
+// crash of the app: it commits on the relaxed connection (see writerConn),
 // so it does not wait for the disk.
 func (s *Store) writeHint(ctx context.Context, what string, fn func(*sql.Tx) error) error {
 	return s.writeWith(ctx, what, true, fn)
@@ -273,8 +273,11 @@ func (s *Store) writeWith(ctx context.Context, what string, relaxed bool, fn fun
 		return ErrClosed
 	}
 	begin := s.db.BeginTx
-	if relaxed && s.hint != nil {
+	switch {
+	case relaxed && s.hint != nil:
 		begin = s.hint.BeginTx
+	case !relaxed && s.writer != nil:
+		begin = s.writer.BeginTx
 	}
 	tx, err := begin(ctx, nil)
 	if err != nil {
