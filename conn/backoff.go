@@ -80,3 +80,24 @@ func (g *restartGrid) next(now time.Time) (time.Duration, bool) {
 	k := now.Sub(g.start)/g.every + 1
 	return g.start.Add(k * g.every).Sub(now), true
 }
+
+// gridAfter is the server's schedule that the end of a session calls for,
+// if any: the slot of a 1012 close (a graceful restart), or, when a stable
+// connection dropped and is to be dialled again after the backoff, the
+// slot the server gave at its upgrade (HeaderDropSlot). Not after a short
+// connection: a server that closes every socket soon after the upgrade
+// would otherwise keep the backoff from growing.
+func gridAfter(end sessionEnd, act action, c *Config) (restartGrid, bool) {
+	var ce *CloseError
+	switch {
+	case errors.As(end.err, &ce) && ce.Restart != nil:
+		return newRestartGrid(ce.Received, *ce.Restart, c.RestartDials, c.RestartMinEvery), true
+	case end.up >= c.StableAfter && end.dropSlot != nil && act == actBackoff:
+		at := end.readFailed
+		if at.IsZero() {
+			at = c.Now()
+		}
+		return newRestartGrid(at, *end.dropSlot, c.RestartDials, c.RestartMinEvery), true
+	}
+	return restartGrid{}, false
+}

@@ -3,7 +3,6 @@ package conn
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -223,16 +222,8 @@ func (s *Supervisor) run(ctx context.Context) {
 			grid = restartGrid{} // connected since: that schedule is spent
 		}
 		act := classify(err)
-		var ce *CloseError
-		switch {
-		case errors.As(err, &ce) && ce.Restart != nil: // a graceful restart's slot
-			grid = newRestartGrid(ce.Received, *ce.Restart, s.cfg.RestartDials, s.cfg.RestartMinEvery)
-		case up > 0 && end.dropSlot != nil && act == actBackoff: // dropped: the slot given for that
-			at := end.readFailed
-			if at.IsZero() {
-				at = s.cfg.Now()
-			}
-			grid = newRestartGrid(at, *end.dropSlot, s.cfg.RestartDials, s.cfg.RestartMinEvery)
+		if g, ok := gridAfter(end, act, &s.cfg); ok {
+			grid = g
 		}
 		switch act {
 		case actAuth, actOffline:

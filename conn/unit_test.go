@@ -441,3 +441,38 @@ func TestOnlyAWellFormed1012CloseCarriesARestartSchedule(t *testing.T) {
 		})
 	}
 }
+
+func TestTheServersScheduleIsFollowedOnlyWhereItApplies(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	cfg := Config{StableAfter: 30 * time.Second, RestartDials: 8, RestartMinEvery: 250 * time.Millisecond, Now: func() time.Time { return t0 }}
+	slot := &proto.RestartHint{RetryInMs: 400, EveryMs: 1750}
+	restart := &CloseError{Code: proto.CloseServiceRestart, Restart: &proto.RestartHint{RetryInMs: 100, EveryMs: 2000}, Received: t0}
+	for _, tt := range []struct {
+		name  string
+		end   sessionEnd
+		act   action
+		first time.Duration // wait before the first dial; 0: no schedule
+	}{
+		{"graceful restart: the close's slot", sessionEnd{up: time.Second, err: restart, dropSlot: slot}, actBackoff, 100 * time.Millisecond},
+		{"stable connection reset: the upgrade's slot, from the reset", sessionEnd{up: time.Minute, err: ErrConnLost, dropSlot: slot, readFailed: t0.Add(-50 * time.Millisecond)}, actBackoff, 350 * time.Millisecond},
+		{"stable connection gone silent (writer noticed): from now", sessionEnd{up: time.Minute, err: ErrDeadLink, dropSlot: slot}, actBackoff, 400 * time.Millisecond},
+		{"a short connection: the usual backoff", sessionEnd{up: 2 * time.Second, err: ErrConnLost, dropSlot: slot}, actBackoff, 0},
+		{"a server that gave no slot", sessionEnd{up: time.Minute, err: ErrConnLost}, actBackoff, 0},
+		{"a failed dial", sessionEnd{err: ErrConnLost, dropSlot: slot}, actBackoff, 0},
+		{"retry elsewhere at once", sessionEnd{up: time.Minute, err: &CloseError{Code: proto.CloseRetryElsewhere}, dropSlot: slot}, actNow, 0},
+		{"token revoked", sessionEnd{up: time.Minute, err: &CloseError{Code: proto.CloseTokenRevoked}, dropSlot: slot}, actAuth, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g, ok := gridAfter(tt.end, tt.act, &cfg)
+			if tt.first == 0 {
+				if ok {
+					t.Fatalf("a schedule: %+v", g)
+				}
+				return
+			}
+			if d, dialled := g.next(t0); !ok || !dialled || d != tt.first {
+				t.Fatalf("first dial in %v (%v, %v), want %v", d, ok, dialled, tt.first)
+			}
+		})
+	}
+}

@@ -118,7 +118,7 @@ func herdComesBack(t *testing.T, crash bool) {
 	if testing.Short() {
 		t.Skip("3 s outage")
 	}
-	const clients, outage = 200, 3 * time.Second
+	const clients, outage, stable = 200, 3 * time.Second, time.Second
 	dir := t.TempDir()
 	cfg := testConfig() // RestartSpread: the default 1.75 s
 	period := cfg.Defaults().RestartSpread
@@ -135,7 +135,7 @@ func herdComesBack(t *testing.T, crash bool) {
 	for i := range desks {
 		desks[i] = &desktopLog{}
 		sup, err := conn.New(conn.Config{Server: ts.base, Adapter: conn.NativeAdapter{}, Token: conn.NewSecret(tok),
-			MaxAttempts: -1, Sink: desks[i].sink})
+			MaxAttempts: -1, StableAfter: stable, Sink: desks[i].sink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +146,9 @@ func herdComesBack(t *testing.T, crash bool) {
 	}
 	all := func(s *Server) func() bool { return func() bool { return s.ConnectedClients() == clients } }
 	eventually(t, 30*time.Second, "200 connected", all(ts.s))
+	// a drop slot is for connections that were up a while (StableAfter,
+	// 30 s by default: 1 s here)
+	time.Sleep(stable + 100*time.Millisecond)
 
 	closed := time.Now()
 	if crash {
