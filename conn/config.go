@@ -56,10 +56,12 @@ type Config struct {
 	StableAfter       time.Duration // a connection up this long resets the backoff; default 30 s
 	RetryAfterMax     time.Duration // a server's Retry-After is honoured up to this; default 10 min
 	// RestartDials is how many dials follow the schedule a server hands out
-	// when it restarts (close 1012 with a proto.RestartHint: a slot in a
-	// period) before the usual backoff takes over; default 8. Its dials
-	// count as attempts. RestartMinEvery is the shortest period accepted
-	// from a server (a shorter one is raised to it); default 250 ms.
+	// (a proto.RestartHint: a slot in a period) before the usual backoff
+	// takes over; default 8. The schedule comes with a 1012 close (a
+	// graceful restart) or, for a stable connection that drops without
+	// one, from the upgrade's proto.HeaderDropSlot. Its dials count as
+	// attempts. RestartMinEvery is the shortest period accepted from a
+	// server (a shorter one is raised to it); default 250 ms.
 	RestartDials    int
 	RestartMinEvery time.Duration
 	// CatchUpSkew: a message whose server time is older than the dial by
