@@ -4,24 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
-)
 
-// peakPerWindow is the largest number of times falling in any window of
-// length w (a sliding window, so no bucket edge hides a burst).
-func peakPerWindow(ts []time.Time, w time.Duration) int {
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	peak, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		peak = max(peak, i-j+1)
-	}
-	return peak
-}
+	"github.com/tidings-app/tidings/internal/peak"
+)
 
 // Check 7: 200 clients, the server restarted under them.
 func TestReliability07RestartStormKeepsDialRateLow(t *testing.T) {
@@ -85,20 +72,20 @@ func TestReliability07RestartStormKeepsDialRateLow(t *testing.T) {
 	// few real milliseconds fires a pile of due timers at once, and both
 	// the actual dial starts and the server's accepts (printed too) bunch
 	// for reasons no real fleet has.
-	peak := peakPerWindow(planned, window)
-	if peak*10 >= clients {
-		t.Errorf("%d dials scheduled within 100 ms (scaled) after the restart, limit < %d", peak, clients/10)
+	most := peak.PerWindow(planned, window)
+	if most*10 >= clients {
+		t.Errorf("%d dials scheduled within 100 ms (scaled) after the restart, limit < %d", most, clients/10)
 	}
 	c.fig("peak %d dials per 100 ms scheduled after the restart (%.1f%%, limit 10%%); started: peak %d",
-		peak, float64(peak)*100/clients, peakPerWindow(afterRestart, window))
-	peak = peakPerWindow(serverSide, window)
+		most, float64(most)*100/clients, peak.PerWindow(afterRestart, window))
+	most = peak.PerWindow(serverSide, window)
 	// How long until all 200 are back is reported, not judged: with the
 	// server and 200 clients in one race-instrumented process on two shared
 	// cores it measures CPU, not backoff.
 	c.fig("%d clients, 3 s downtime: peak %d accepts per 100 ms seen by the server (%.1f%%), all back %s after restart (process CPU %.0f%% of one core)",
-		clients, peak, float64(peak)*100/clients, back.Round(time.Millisecond), cpu*100)
+		clients, most, float64(most)*100/clients, back.Round(time.Millisecond), cpu*100)
 	c.fig("client side incl. refused dials during downtime: peak %d per 100 ms, %d dials (scale 1 s = %s)",
-		peakPerWindow(clientSide, window), len(clientSide), u)
+		peak.PerWindow(clientSide, window), len(clientSide), u)
 }
 
 // waitUntil polls pred until it holds or timeout passes.

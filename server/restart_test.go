@@ -2,12 +2,12 @@ package server
 
 import (
 	"net"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/peak"
 )
 
 // acceptLog is a listener that records when each TCP connection arrived.
@@ -61,20 +61,6 @@ func reset(c net.Conn) {
 		tc.SetLinger(0)
 	}
 	c.Close()
-}
-
-// peakIn is the most times that fall within any window of length w.
-func peakIn(ts []time.Time, w time.Duration) int {
-	ts = slices.Clone(ts)
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
-	peak, j := 0, 0
-	for i := range ts {
-		for ts[i].Sub(ts[j]) >= w {
-			j++
-		}
-		peak = max(peak, i-j+1)
-	}
-	return peak
 }
 
 // desktopLog keeps what one real client (conn.Supervisor) reported.
@@ -218,7 +204,7 @@ func herdComesBack(t *testing.T, crash bool) {
 		t.Errorf("%d of %d desktops back later than one period (%v) + 250 ms after the server; worst %v", late, clients, period, worst)
 	}
 	window := 100 * time.Millisecond
-	if p := peakIn(planned, window); p*10 >= clients {
+	if p := peak.PerWindow(planned, window); p*10 >= clients {
 		t.Errorf("%d dials planned within 100 ms after the restart, limit < %d", p, clients/10)
 	}
 	mu.Lock()
@@ -232,5 +218,5 @@ func herdComesBack(t *testing.T, crash bool) {
 	how := map[bool]string{false: "graceful restart", true: "crash"}[crash]
 	t.Logf("%s, %d desktops, %v outage: all back %v after the server (worst single %v; period %v); peak per 100 ms: %d planned, %d accepted by the server; first dials after the close: peak %d per 100 ms",
 		how, clients, outage, allBack.Round(time.Millisecond), worst.Round(time.Millisecond), period,
-		peakIn(planned, window), peakIn(seen, window), peakIn(firstDials, window))
+		peak.PerWindow(planned, window), peak.PerWindow(seen, window), peak.PerWindow(firstDials, window))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tidings-app/tidings/internal/peak"
 	"github.com/tidings-app/tidings/proto"
 )
 
@@ -430,7 +431,7 @@ func TestTheDropSlotsOfTheSocketsOpenAtAnyTimeAreSpreadEvenly(t *testing.T) {
 			at = append(at, t0.Add(h.RetryIn()+spread))
 		}
 		// evenly spaced would be 200·0.1/1.75 ≈ 11.4 per 100 ms
-		p := peakIn(at, 100*time.Millisecond)
+		p := peak.PerWindow(at, 100*time.Millisecond)
 		t.Logf("upgrades %d…: peak %d slots per 100 ms", first, p)
 		if p > 13 {
 			t.Errorf("upgrades %d…: %d of %d slots within 100 ms, want at most 13 (evenly spaced: 11.4)", first, p, n)
