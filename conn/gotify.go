@@ -185,17 +185,6 @@ func GotifyPriority(p *float64) Priority {
 	}
 }
 
-// Applications returns a copy of the cached application list.
-func (a *GotifyAdapter) Applications() map[uint64]GotifyApp {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[uint64]GotifyApp, len(a.apps))
-	for k, v := range a.apps {
-		out[k] = v
-	}
-	return out
-}
-
 func (a *GotifyAdapter) known(id uint64) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -289,7 +278,7 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	if last == "" {
 		return a.setBaseline(ctx, get, firstTry)
 	}
-	newest, _, _, err := a.page(ctx, get, 1, 0, 0)
+	newest, err := a.page(ctx, get, 1, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +299,7 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	var out []Message
 	for lo < top {
 		since := min(lo+limit, top) + 1
-		win, _, _, err := a.page(ctx, get, int(limit), since, lo)
+		win, err := a.page(ctx, get, int(limit), since, lo)
 		if err != nil {
 			return out, err
 		}
@@ -330,7 +319,7 @@ func (a *GotifyAdapter) setBaseline(ctx context.Context, get Fetcher, firstTry t
 	if !firstTry.IsZero() {
 		limit = a.pageSize()
 	}
-	page, _, _, err := a.page(ctx, get, limit, 0, 0)
+	page, err := a.page(ctx, get, limit, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -349,35 +338,29 @@ func (a *GotifyAdapter) setBaseline(ctx context.Context, get Fetcher, firstTry t
 }
 
 // page fetches GET /message?limit=&since= and returns the messages with
-// ids above floor, oldest first; oldest is paging.since (the oldest id
-// returned when the server has more), and more reports that the page did
-// not reach floor and the server has older messages.
-func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since, floor uint64) (msgs []Message, oldest uint64, more bool, err error) {
+// ids above floor, oldest first.
+func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since, floor uint64) ([]Message, error) {
 	q := "/message?limit=" + strconv.Itoa(limit)
 	if since != 0 {
 		q += "&since=" + strconv.FormatUint(since, 10)
 	}
 	b, err := get(ctx, q)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("gotify catch-up: %w", err)
+		return nil, fmt.Errorf("gotify catch-up: %w", err)
 	}
 	var p struct {
-		Paging struct {
-			Since uint64 `json:"since"`
-		} `json:"paging"`
 		Messages []json.RawMessage `json:"messages"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, 0, false, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
+		return nil, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
 	}
-	reached := false
+	var msgs []Message
 	for _, raw := range p.Messages {
 		m, appID, err := decodeGotify(raw)
 		if err != nil {
 			continue // one bad stored message must not block the rest
 		}
 		if n, _ := strconv.ParseUint(m.ID, 10, 64); n <= floor {
-			reached = true
 			continue
 		}
 		a.name(&m, appID)
@@ -388,5 +371,5 @@ func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since,
 		ny, _ := strconv.ParseUint(y.ID, 10, 64)
 		return cmp.Compare(nx, ny)
 	})
-	return msgs, p.Paging.Since, !reached && p.Paging.Since > floor, nil
+	return msgs, nil
 }

@@ -1,7 +1,6 @@
 package conn
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,8 +8,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // TestMain runs the server subprocess when asked to, and prints the
@@ -66,25 +68,30 @@ func scaledConfig(server string, u time.Duration) Config {
 const testToken = "tdt_s3cr3t-T0KEN-value"
 
 // recorder is a Sink that keeps every event and lets a test wait for a
-// predicate with a deadline instead of sleeping.
+// predicate instead of sleeping.
 type recorder struct {
-	mu      sync.Mutex
-	states  []Status
-	msgs    []Message
-	notify  chan struct{}
-	calls   int
-	busy    bool
-	overlap bool // the Sink was called concurrently (a contract breach)
+	mu     sync.Mutex
+	states []Status
+	msgs   []Message
+	notify chan struct{}
+	calls  int
+
+	inSink  atomic.Int32 // callers inside sink now, counted outside mu
+	overlap atomic.Bool  // the Sink was called concurrently (a contract breach)
 }
 
 func newRecorder() *recorder { return &recorder{notify: make(chan struct{}, 1)} }
 
 func (r *recorder) sink(e Event) {
-	r.mu.Lock()
-	if r.busy {
-		r.overlap = true
+	// The count is taken outside the recorder's own lock, and the caller
+	// yields while inside, so two concurrent callers are seen as two: a
+	// Supervisor that called its Sink from two goroutines at once would set
+	// overlap here (TestSinkContract).
+	if r.inSink.Add(1) > 1 {
+		r.overlap.Store(true)
 	}
-	r.busy = true
+	runtime.Gosched()
+	r.mu.Lock()
 	r.calls++
 	switch e.Kind {
 	case EventState:
@@ -92,8 +99,8 @@ func (r *recorder) sink(e Event) {
 	case EventMessage:
 		r.msgs = append(r.msgs, e.Message)
 	}
-	r.busy = false
 	r.mu.Unlock()
+	r.inSink.Add(-1)
 	select {
 	case r.notify <- struct{}{}:
 	default:
@@ -101,9 +108,11 @@ func (r *recorder) sink(e Event) {
 }
 
 // waitFor polls pred (under the recorder's lock) on every event and at
-// least every 5 ms until it holds or timeout passes.
+// least every 5 ms until it holds or timeout passes. The timeout is a
+// liveness guard: testkit.Guard stretches it to a minute unless the run is
+// timed (make reliability), so a busy machine never turns it red.
 func (r *recorder) waitFor(timeout time.Duration, pred func(r *recorder) bool) bool {
-	deadline := time.NewTimer(timeout)
+	deadline := time.NewTimer(testkit.Guard(timeout))
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -123,6 +132,12 @@ func (r *recorder) waitFor(timeout time.Duration, pred func(r *recorder) bool) b
 			return check()
 		}
 	}
+}
+
+// waitUntil polls pred until it holds or the guard of timeout passes
+// (testkit.Guard: a minute unless the run is timed).
+func waitUntil(timeout time.Duration, pred func() bool) bool {
+	return testkit.WaitUntil(testkit.Guard(timeout), pred)
 }
 
 func (r *recorder) last() Status {
@@ -185,26 +200,7 @@ func checkSequence(t *testing.T, msgs []Message, want int) (delivered, dup int) 
 	return len(seen), dup
 }
 
-// logBuffer captures every log line of a test (to check secrets never
-// appear).
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var allLogs logBuffer // every Supervisor in every test logs here
+var allLogs testkit.Buffer // every Supervisor in every test logs here
 
 func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(&allLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -228,22 +224,6 @@ func startSupervisor(t testing.TB, cfg Config, rec *recorder) *Supervisor {
 	}
 	t.Cleanup(s.Stop)
 	return s
-}
-
-// waitGoroutines polls until the goroutine count is back to at most base.
-func waitGoroutines(base int, timeout time.Duration) (int, bool) {
-	deadline := time.Now().Add(timeout)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return n, true
-		}
-		if time.Now().After(deadline) {
-			return n, false
-		}
-		runtime.Gosched()
-		time.Sleep(5 * time.Millisecond) // polling a predicate with a deadline
-	}
 }
 
 // The reliability table.

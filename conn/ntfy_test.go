@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 const ntfyToken = "tk_" + testToken // contains testToken, so TestMain's log check covers it
@@ -213,16 +215,16 @@ func TestReliability02NtfyBlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T
 	c := newCheck(t, 2, "black hole (ntfy)")
 	f := newNtfyFake(t, ntfyToken)
 	f.set(func(f *ntfyFake) { f.keepalive = 45 * unit; f.dropAfter = 15 * unit })
-	px := newFaultProxy(t, f.addr)
+	px := testkit.StartProxy(t, f.addr)
 	rec := newRecorder()
-	cfg := ntfyConfig(t, px.url(), "alerts")
+	cfg := ntfyConfig(t, "ws://"+px.Addr(), "alerts")
 	startSupervisor(t, cfg, rec)
 	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
 		t.Fatal("never connected")
 	}
 	first := f.publish("alerts", "before")
 	pause(cfg.PingInterval)
-	px.setMode(proxyBlackHole)
+	px.SetMode(testkit.BlackHole)
 	holed := time.Now()
 	bound := time.Duration(float64(cfg.PingInterval+cfg.DeadAfter) * 1.1)
 	var end Status
@@ -238,18 +240,20 @@ func TestReliability02NtfyBlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T
 		t.Fatal("black hole never detected")
 	}
 	detect := end.Since.Sub(holed)
-	if detect > bound || !errors.Is(end.Err, ErrDeadLink) {
-		t.Errorf("detected after %s (bound %s) with %v", detect, bound, end.Err)
+	testkit.Within(t, "ntfy black hole detected", detect, bound)
+	if !errors.Is(end.Err, ErrDeadLink) {
+		t.Errorf("detected with %v, want ErrDeadLink", end.Err)
 	}
 	missed := []string{f.publish("alerts", "hole 1"), f.publish("alerts", "hole 2")}
 	pause(3 * cfg.HandshakeTimeout)
-	px.setMode(proxyPass)
+	px.SetMode(testkit.Pass)
 	healed := time.Now()
 	recBound := cfg.HandshakeTimeout + cfg.BackoffCap + 5*unit
 	if !rec.waitFor(recBound+time.Second, func(r *recorder) bool { return len(r.msgs) == 3 }) {
 		t.Fatalf("delivered %d of 3 after the heal", len(rec.snapshotMsgs()))
 	}
 	back := time.Since(healed)
+	testkit.Within(t, "ntfy missed messages back after the heal", back, recBound)
 	checkIDs(t, rec.snapshotMsgs(), append([]string{first}, missed...))
 	c.fig("ntfy: dead declared after %s (bound %s); missed messages back %s after heal (bound %s), 3/3 once", detect.Round(time.Millisecond), bound, back.Round(time.Millisecond), recBound)
 }
@@ -259,9 +263,9 @@ func TestReliability02NtfyBlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T
 func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
 	c := newCheck(t, 9, "catch-up (ntfy)")
 	f := newNtfyFake(t, ntfyToken)
-	px := newFaultProxy(t, f.addr)
+	px := testkit.StartProxy(t, f.addr)
 	rec := newRecorder()
-	sup := startSupervisor(t, ntfyConfig(t, px.url(), "alerts", "backups"), rec)
+	sup := startSupervisor(t, ntfyConfig(t, "ws://"+px.Addr(), "alerts", "backups"), rec)
 	if !waitUntil(3*time.Second, func() bool { return f.liveSubs() == 1 }) {
 		t.Fatal("never subscribed")
 	}
@@ -272,8 +276,8 @@ func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 10 }) {
 		t.Fatal("first 10 not delivered")
 	}
-	px.setMode(proxyRefuse)
-	px.reset()
+	px.SetMode(testkit.Refuse)
+	px.Reset()
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateReconnecting }) {
 		t.Fatal("reset not noticed")
 	}
@@ -281,7 +285,7 @@ func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
 		f.set(func(f *ntfyFake) { f.clock += int64(i % 2) }) // several per second, like a burst
 		want = append(want, f.publish([]string{"alerts", "backups"}[i%2], "missed"))
 	}
-	px.setMode(proxyPass)
+	px.SetMode(testkit.Pass)
 	if !rec.waitFor(5*time.Second, func(r *recorder) bool { return len(r.msgs) >= 110 }) {
 		t.Fatalf("delivered %d of 110", len(rec.snapshotMsgs()))
 	}
@@ -296,7 +300,7 @@ func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
 	// The cache forgets the resume id: the next subscribe replays all 109 others.
 	f.forget(sup.LastID())
 	before := sup.Stats().Repeats
-	px.reset()
+	px.Reset()
 	if !rec.waitFor(5*time.Second, func(r *recorder) bool { return sup.Stats().Repeats-before >= 109 }) {
 		t.Fatalf("repeats dropped: %d, want 109", sup.Stats().Repeats-before)
 	}
@@ -319,7 +323,7 @@ func TestReliability09NtfyCatchUpAndForgottenIDRepeatNothing(t *testing.T) {
 		recent = append(recent, m.ID)
 	}
 	rec2 := newRecorder()
-	cfg2 := ntfyConfig(t, px.url(), "alerts", "backups")
+	cfg2 := ntfyConfig(t, "ws://"+px.Addr(), "alerts", "backups")
 	cfg2.LastID, cfg2.RecentIDs = last, recent
 	sup2 := startSupervisor(t, cfg2, rec2)
 	if !waitUntil(3*time.Second, func() bool { return f.liveSubs() == 1 && sup2.Stats().Repeats >= 113 }) {

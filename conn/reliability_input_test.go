@@ -97,7 +97,7 @@ func TestReliability11HostileInputIsDroppedOrReconnected(t *testing.T) {
 	}
 	c.fig("%d bad frames dropped, connection kept; hostile body/URL passed through unlogged", badFrames)
 	c.fig("1 MiB+1 frame → %v, reconnected after %s, 3/3 delivered", end.Err, back.Round(time.Millisecond))
-	c.fig("fuzz targets: FuzzNativeAdapterDecode, FuzzJSONAdapterDecode (+ proto.FuzzDecodeFrame)")
+	c.fig("fuzz targets: FuzzNativeAdapterDecode, FuzzGotifyDecode, FuzzNtfyDecode (+ proto.FuzzDecodeFrame)")
 }
 
 // Check 12: the transport policy.

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // pause is scenario pacing (how long a fault lasts), never synchronisation.
@@ -62,9 +64,14 @@ func restartLoop(t *testing.T, rec *recorder, cfg Config, srv restartTarget) (re
 		bound := time.Since(killed) + cfg.BackoffCap + slack
 		ok := rec.waitFor(bound+time.Second, func(r *recorder) bool { return connectedCount(r) > before })
 		took := time.Since(killed)
-		if !ok || took > bound {
+		if !ok {
+			t.Fatalf("restart %d: never reconnected", i+1)
+		}
+		if took > bound {
 			late++
-			t.Errorf("restart %d: reconnected after %s, bound %s", i+1, took, bound)
+			if testkit.Timed() {
+				t.Errorf("restart %d: reconnected after %s, bound %s", i+1, took, bound)
+			}
 		}
 		if took-bound > worst-worstBound || worst == 0 {
 			worst, worstBound = took, bound
@@ -99,15 +106,15 @@ func TestReliability01RestartLoopLosesAndRepeatsNothing(t *testing.T) {
 func TestReliability02BlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T) {
 	c := newCheck(t, 2, "black hole")
 	srv := newTestServer(t, testToken)
-	px := newFaultProxy(t, srv.addr)
+	px := testkit.StartProxy(t, srv.addr)
 	rec := newRecorder()
-	cfg := scaledConfig(px.url(), unit)
+	cfg := scaledConfig("ws://"+px.Addr(), unit)
 	startSupervisor(t, cfg, rec)
 	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
 		t.Fatal("never connected")
 	}
 	pause(cfg.PingInterval) // idle for a ping period
-	px.setMode(proxyBlackHole)
+	px.SetMode(testkit.BlackHole)
 	holed := time.Now()
 	bound := time.Duration(float64(cfg.PingInterval+cfg.DeadAfter) * 1.1)
 	var end Status
@@ -123,9 +130,7 @@ func TestReliability02BlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T) {
 		t.Fatal("black hole never detected")
 	}
 	detect := end.Since.Sub(holed)
-	if detect > bound {
-		t.Errorf("detected after %s, bound %s", detect, bound)
-	}
+	testkit.Within(t, "black hole detected", detect, bound)
 	if !errors.Is(end.Err, ErrDeadLink) {
 		t.Errorf("ended with %v, want ErrDeadLink", end.Err)
 	}
@@ -133,7 +138,7 @@ func TestReliability02BlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T) {
 		srv.publish("while black-holed")
 	}
 	pause(3 * cfg.HandshakeTimeout) // let a few dials die in the hole
-	px.setMode(proxyPass)
+	px.SetMode(testkit.Pass)
 	healed := time.Now()
 	before := 0
 	rec.waitFor(0, func(r *recorder) bool { before = connectedCount(r); return true })
@@ -142,9 +147,7 @@ func TestReliability02BlackHoleIsDetectedWithinPingPlusDeadline(t *testing.T) {
 		t.Fatal("never reconnected after the path healed")
 	}
 	back := time.Since(healed)
-	if back > recBound {
-		t.Errorf("reconnected %s after healing, bound %s", back, recBound)
-	}
+	testkit.Within(t, "reconnected after the path healed", back, recBound)
 	srv.publish("after")
 	if !rec.waitFor(2*time.Second, func(r *recorder) bool { return len(r.msgs) == 4 }) {
 		t.Errorf("delivered %d of 4", len(rec.snapshotMsgs()))
@@ -183,8 +186,9 @@ func TestReliability03FrozenServerIsDetectedAndDialsTimeOut(t *testing.T) {
 		t.Fatal("frozen server never detected")
 	}
 	detect := end.Since.Sub(stopped)
-	if detect > bound || !errors.Is(end.Err, ErrDeadLink) {
-		t.Errorf("detected after %s with %v; bound %s, want ErrDeadLink", detect, end.Err, bound)
+	testkit.Within(t, "frozen server detected", detect, bound)
+	if !errors.Is(end.Err, ErrDeadLink) {
+		t.Errorf("detected with %v, want ErrDeadLink", end.Err)
 	}
 	// Dials now connect (the kernel accepts) but the upgrade never comes:
 	// each must give up at the handshake timeout.
@@ -208,9 +212,10 @@ func TestReliability03FrozenServerIsDetectedAndDialsTimeOut(t *testing.T) {
 	var longest time.Duration
 	for _, d := range dials {
 		longest = max(longest, d)
-		if d < cfg.HandshakeTimeout || d > cfg.HandshakeTimeout+5*unit {
-			t.Errorf("dial gave up after %s, handshake timeout %s", d, cfg.HandshakeTimeout)
+		if d < cfg.HandshakeTimeout {
+			t.Errorf("dial gave up after %s, before the handshake timeout %s", d, cfg.HandshakeTimeout)
 		}
+		testkit.Within(t, "a dial to a frozen server gave up", d, cfg.HandshakeTimeout+5*unit)
 	}
 	p.signal(syscall.SIGCONT)
 	resumed := time.Now()
@@ -221,9 +226,7 @@ func TestReliability03FrozenServerIsDetectedAndDialsTimeOut(t *testing.T) {
 		t.Fatal("never came back after SIGCONT")
 	}
 	back := time.Since(resumed)
-	if back > backBound {
-		t.Errorf("back %s after SIGCONT, bound %s", back, backBound)
-	}
+	testkit.Within(t, "back after SIGCONT", back, backBound)
 	p.publish(t, "two")
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 2 }) {
 		t.Error("message after SIGCONT not delivered")

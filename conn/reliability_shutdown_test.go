@@ -6,20 +6,24 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // Check 14: 2 s ± 0.5 s latency (scaled) for a while.
 func TestReliability14SlowNetworkCausesNoSpuriousReconnects(t *testing.T) {
 	c := newCheck(t, 14, "slow network")
 	srv := newTestServer(t, testToken)
-	px := newFaultProxy(t, srv.addr)
+	px := testkit.StartProxy(t, srv.addr)
 	rec := newRecorder()
-	cfg := scaledConfig(px.url(), unit)
+	cfg := scaledConfig("ws://"+px.Addr(), unit)
 	sup := startSupervisor(t, cfg, rec)
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
 		t.Fatal("never connected")
 	}
-	px.setLatency(2*unit, unit/2)
+	px.SetLatency(2*unit, unit/2)
 	const lasting = 100 * unit // 100 s scaled: several ping and heartbeat periods
 	tick := time.NewTicker(3 * unit)
 	end := time.After(lasting)
@@ -70,7 +74,7 @@ func openFDs() int {
 func TestReliability15StopLeavesNoGoroutinesOrFds(t *testing.T) {
 	c := newCheck(t, 15, "leaks and shutdown")
 	srv := newTestServer(t, testToken)
-	px := newFaultProxy(t, srv.addr)
+	px := testkit.StartProxy(t, srv.addr)
 	// Silent listeners: one accepts and never answers the upgrade (stuck in
 	// the handshake), one is dialled with wss:// and never answers TLS
 	// (stuck in the dial).
@@ -95,18 +99,18 @@ func TestReliability15StopLeavesNoGoroutinesOrFds(t *testing.T) {
 		}
 	})
 	runtime.GC()
-	baseG, baseFD := runtime.NumGoroutine(), openFDs()
+	baseG, baseFD, ignore := runtime.NumGoroutine(), openFDs(), goleak.IgnoreCurrent()
 
 	// Many reconnect cycles.
 	rec := newRecorder()
-	cfg := scaledConfig(px.url(), unit)
+	cfg := scaledConfig("ws://"+px.Addr(), unit)
 	sup := startSupervisor(t, cfg, rec)
 	const cycles = 20
 	for i := range cycles {
 		if !rec.waitFor(3*time.Second, func(r *recorder) bool { return connectedCount(r) == i+1 && srv.liveConns() == 1 }) {
 			t.Fatalf("cycle %d: not connected", i)
 		}
-		px.reset()
+		px.Reset()
 	}
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateConnected }) {
 		t.Fatal("not connected after the cycles")
@@ -116,9 +120,12 @@ func TestReliability15StopLeavesNoGoroutinesOrFds(t *testing.T) {
 		t0 := time.Now()
 		s.Stop()
 		stopTimes[name] = time.Since(t0)
-		if d := stopTimes[name]; d > time.Second {
-			t.Errorf("Stop while %s took %s", name, d)
+		// Decided: Stop cut the wait short (the handshake timeout is a
+		// minute). The latency figure is timed in make reliability.
+		if d := stopTimes[name]; d >= time.Minute {
+			t.Errorf("Stop while %s took %s: it waited out a timeout", name, d)
 		}
+		testkit.Within(t, "Stop while "+name, stopTimes[name], time.Second)
 	}
 	timeStop("connected", sup)
 
@@ -158,11 +165,10 @@ func TestReliability15StopLeavesNoGoroutinesOrFds(t *testing.T) {
 	for len(held) > 0 {
 		_ = (<-held).Close()
 	}
-	g, okG := waitGoroutines(baseG, 3*time.Second)
-	if !okG {
-		buf := make([]byte, 1<<16)
-		t.Errorf("goroutines %d, baseline %d\n%s", g, baseG, buf[:runtime.Stack(buf, true)])
+	if err := testkit.FindLeaks(ignore); err != nil {
+		t.Errorf("goroutines left after Stop: %v", err)
 	}
+	g := runtime.NumGoroutine()
 	var fd int
 	okFD := waitUntil(3*time.Second, func() bool { fd = openFDs(); return fd <= baseFD })
 	if !okFD {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestDBusWatcherKicksOnResumeAndNetworkUpOnly(t *testing.T) {
@@ -25,7 +27,7 @@ func TestDBusWatcherKicksOnResumeAndNetworkUpOnly(t *testing.T) {
 	// first signal until it is heard.
 	warm := time.NewTicker(10 * time.Millisecond)
 	defer warm.Stop()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(testkit.Patience())
 warmup:
 	for {
 		sys.networkState(t, nmConnectedGlobal)
@@ -51,7 +53,7 @@ warmup:
 		if r != "resumed from sleep" {
 			t.Fatalf("first kick %q, want resume (sleep and disconnect must not kick)", r)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("no kick on resume")
 	}
 }
