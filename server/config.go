@@ -27,6 +27,10 @@ type Config struct {
 	TLSCert string // PEM files; TLS is on when both are set
 	TLSKey  string
 
+	// Now is the server's clock (default time.Now): restart slots, message
+	// times, retention and rate limits read it. Tests set it.
+	Now func() time.Time
+
 	PingPeriod time.Duration // protocol ping interval, default 15 s
 	PongWait   time.Duration // a client silent this long is dropped, default 25 s
 	WriteWait  time.Duration // deadline of each socket write, default 5 s

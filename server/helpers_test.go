@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,33 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 	"github.com/tidings-app/tidings/server/store"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testServer is a real server on a loopback listener over a real SQLite file.
 type testServer struct {
@@ -45,7 +29,7 @@ type testServer struct {
 	s     *Server
 	st    *store.SQLite
 	base  string // http://127.0.0.1:port
-	logs  *syncBuffer
+	logs  *testkit.Buffer
 	stop  context.CancelFunc
 	done  chan error
 	addr  string
@@ -58,23 +42,32 @@ func testConfig() Config {
 }
 
 func startServer(t *testing.T, dir string, cfg Config) *testServer {
-	return startServerAt(t, dir, cfg, "127.0.0.1:0", &syncBuffer{})
+	return startServerAt(t, dir, cfg, "127.0.0.1:0", &testkit.Buffer{})
 }
 
-func startServerAt(t *testing.T, dir string, cfg Config, addr string, logs *syncBuffer) *testServer {
+func startServerAt(t *testing.T, dir string, cfg Config, addr string, logs *testkit.Buffer) *testServer {
 	t.Helper()
 	return startServerWrapped(t, dir, cfg, addr, logs, nil)
 }
 
 // startServerWrapped is startServerAt with the listener passed through wrap
 // (to watch accepts).
-func startServerWrapped(t *testing.T, dir string, cfg Config, addr string, logs *syncBuffer, wrap func(net.Listener) net.Listener) *testServer {
+func startServerWrapped(t *testing.T, dir string, cfg Config, addr string, logs *testkit.Buffer, wrap func(net.Listener) net.Listener) *testServer {
+	return startServerWith(t, dir, cfg, addr, logs, wrap, nil)
+}
+
+// startServerWith is startServerWrapped with the server's clock replaced
+// by now (nil: the real one) before it serves.
+func startServerWith(t *testing.T, dir string, cfg Config, addr string, logs *testkit.Buffer, wrap func(net.Listener) net.Listener, now func() time.Time) *testServer {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if now != nil {
+		cfg.Now = now
+	}
 	s, err := New(cfg, st, nil, log)
 	if err != nil {
 		t.Fatal(err)
@@ -249,19 +242,6 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
-}
-
-// eventually polls pred until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, pred func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !pred() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // polling interval of a predicate, not synchronisation
-	}
 }
 
 func dialer() *websocket.Dialer { return &websocket.Dialer{HandshakeTimeout: 5 * time.Second} }

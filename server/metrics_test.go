@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 )
 
@@ -39,7 +40,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	pub := ts.publisher()
 	ts.publish(pub, proto.PublishRequest{To: "alice", Message: "x"})
 	next(t, c)
-	eventually(t, 5*1e9, "metrics", func() bool {
+	testkit.Eventually(t, "metrics", func() bool {
 		return counter(t, ts, "tidings_messages_delivered_total") == 1
 	})
 	for name, want := range map[string]float64{

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 )
 
@@ -54,7 +55,7 @@ func TestSocketsBehaveTheSameReadByThePollerOrByAGoroutine(t *testing.T) {
 					if s != "hi" {
 						t.Errorf("pong %q", s)
 					}
-				case <-time.After(5 * time.Second):
+				case <-time.After(testkit.Patience()):
 					t.Error("no pong for the client's ping")
 				}
 			})
@@ -73,29 +74,59 @@ func TestSocketsBehaveTheSameReadByThePollerOrByAGoroutine(t *testing.T) {
 				}
 			})
 			t.Run("a silent client is dropped and a live one stays", func(t *testing.T) {
-				eventually(t, 5*time.Second, "the earlier sockets to go", func() bool { return ts.s.ConnectedClients() == 0 })
+				testkit.Eventually(t, "the earlier sockets to go", func() bool { return ts.s.ConnectedClients() == 0 })
 				silent := ts.dial(tok, 0)
 				silent.SetPingHandler(func(string) error { return nil }) // never answers
+				silentGone := make(chan error, 1)
 				go func() {
 					for {
 						if _, _, err := silent.ReadMessage(); err != nil {
+							silentGone <- err
 							return
 						}
 					}
 				}()
 				live := ts.dial(tok, 0)
+				livePong, liveGone := make(chan string, 8), make(chan error, 1)
+				live.SetPongHandler(func(s string) error { livePong <- s; return nil })
 				go func() {
 					for {
 						if _, _, err := live.ReadMessage(); err != nil {
+							liveGone <- err
 							return
 						}
 					}
 				}()
-				eventually(t, 5*time.Second, "the silent client to be dropped", func() bool { return ts.s.ConnectedClients() == 1 })
+				// The silent one's socket is closed by the server: its read fails.
+				select {
+				case <-silentGone:
+				case err := <-liveGone:
+					t.Fatalf("the live client was dropped (%v) while the silent one was kept", err)
+				case <-time.After(testkit.Patience()):
+					t.Fatal("the silent client was never dropped")
+				}
 				time.Sleep(4 * cfg.PongWait) // time passing is what is tested: the live one must survive it
+				select {
+				case err := <-liveGone:
+					t.Fatalf("the live client was dropped after the silent one: %v", err)
+				default:
+				}
 				if n := ts.s.ConnectedClients(); n != 1 {
 					t.Errorf("%d sockets after four pong waits, want the live one", n)
 				}
+				// And the one left is the live one: the server still answers it.
+				live.WriteControl(websocket.PingMessage, []byte("still here"), time.Now().Add(testkit.Patience()))
+				select {
+				case p := <-livePong:
+					if p != "still here" {
+						t.Errorf("the live client got pong %q", p)
+					}
+				case err := <-liveGone:
+					t.Fatalf("the live client was dropped: %v", err)
+				case <-time.After(testkit.Patience()):
+					t.Fatal("the server no longer answers the live client")
+				}
+				live.Close()
 			})
 			t.Run("a message reaches the socket", func(t *testing.T) {
 				c := ts.dial(tok, 0)
@@ -124,9 +155,9 @@ func TestAnIdleSocketReadByThePollerHoldsNoGoroutine(t *testing.T) {
 			for range n {
 				ts.dial(tok, 0) // the test side does not read: no goroutine there
 			}
-			eventually(t, 5*time.Second, "the sockets to register", func() bool { return ts.s.ConnectedClients() == n })
+			testkit.Eventually(t, "the sockets to register", func() bool { return ts.s.ConnectedClients() == n })
 			var grown int
-			eventually(t, 5*time.Second, "the handlers to return", func() bool {
+			testkit.Eventually(t, "the handlers to return", func() bool {
 				grown = runtime.NumGoroutine() - before
 				return mode.goroutines || grown < n/10
 			})

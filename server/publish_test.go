@@ -7,8 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 	"github.com/tidings-app/tidings/server/store"
 )
@@ -61,7 +61,7 @@ func TestPublishesArrivingDuringAStoreWriteShareTheNextOneAndStillGoOutInIDOrder
 		}
 		go post(i, to)
 	}
-	eventually(t, 10*time.Second, "nine publishes queued behind the write", func() bool { return ts.s.queued() == 9 })
+	testkit.Eventually(t, "nine publishes queued behind the write", func() bool { return ts.s.queued() == 9 })
 	close(g.gate)
 	for range 10 {
 		r := <-results

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidings-app/tidings/conn"
 	"github.com/tidings-app/tidings/internal/peak"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // acceptLog is a listener that records when each TCP connection arrived.
@@ -66,8 +67,9 @@ func reset(c net.Conn) {
 // desktopLog keeps what one real client (conn.Supervisor) reported.
 type desktopLog struct {
 	mu        sync.Mutex
-	connected []time.Time // when it became Connected
-	planned   []time.Time // the dial times its Reconnecting states announced
+	connected []time.Time     // when it became Connected
+	planned   []time.Time     // the dial times its Reconnecting states announced
+	waits     []time.Duration // each planned wait: NextRetry − Since, as decided
 }
 
 func (d *desktopLog) sink(e conn.Event) {
@@ -81,6 +83,7 @@ func (d *desktopLog) sink(e conn.Event) {
 		d.connected = append(d.connected, time.Now())
 	case conn.StateReconnecting:
 		d.planned = append(d.planned, e.Status.NextRetry)
+		d.waits = append(d.waits, e.Status.NextRetry.Sub(e.Status.Since))
 	}
 }
 
@@ -111,7 +114,7 @@ func herdComesBack(t *testing.T, crash bool) {
 	var mu sync.Mutex
 	var accepts []time.Time
 	var first *acceptLog
-	ts := startServerWrapped(t, dir, cfg, "127.0.0.1:0", &syncBuffer{}, func(ln net.Listener) net.Listener {
+	ts := startServerWrapped(t, dir, cfg, "127.0.0.1:0", &testkit.Buffer{}, func(ln net.Listener) net.Listener {
 		first = newAcceptLog(ln, &mu, &accepts)
 		return first
 	})
@@ -131,7 +134,7 @@ func herdComesBack(t *testing.T, crash bool) {
 		t.Cleanup(sup.Stop)
 	}
 	all := func(s *Server) func() bool { return func() bool { return s.ConnectedClients() == clients } }
-	eventually(t, 30*time.Second, "200 connected", all(ts.s))
+	testkit.Eventually(t, "200 connected", all(ts.s))
 	// a drop slot is for connections that were up a while (StableAfter,
 	// 30 s by default: 1 s here)
 	time.Sleep(stable + 100*time.Millisecond)
@@ -142,13 +145,13 @@ func herdComesBack(t *testing.T, crash bool) {
 	}
 	ts.close()
 	time.Sleep(outage) // the restart itself: the clients are on their own
-	ts2 := startServerWrapped(t, dir, cfg, ts.addr, &syncBuffer{}, func(ln net.Listener) net.Listener {
+	ts2 := startServerWrapped(t, dir, cfg, ts.addr, &testkit.Buffer{}, func(ln net.Listener) net.Listener {
 		return newAcceptLog(ln, &mu, &accepts)
 	})
 	restarted := time.Now()
-	eventually(t, 30*time.Second, "200 back", all(ts2.s))
+	testkit.Eventually(t, "200 back", all(ts2.s))
 	allBack := time.Since(restarted)
-	eventually(t, 5*time.Second, "200 desktops told they are connected", func() bool {
+	testkit.Eventually(t, "200 desktops told they are connected", func() bool {
 		for _, d := range desks {
 			d.mu.Lock()
 			n := len(d.connected)
@@ -164,9 +167,17 @@ func herdComesBack(t *testing.T, crash bool) {
 		return true
 	})
 
+	// What is decided, and asserted in every run: each desktop's first
+	// wait after the close is its slot, inside one period, and the slots
+	// are spread (fewer than a tenth in any 100 ms of the period). When each
+	// desktop actually came back, and how the dials bunched in wall time,
+	// depends on the machine: figures, asserted only in a timed run (make
+	// reliability).
 	var firstDials, planned []time.Time
+	var slots []time.Time // each first wait, laid out from one origin
 	var late int
 	var worst time.Duration
+	origin := time.Unix(0, 0)
 	for i, d := range desks {
 		d.mu.Lock()
 		var back time.Time
@@ -177,9 +188,10 @@ func herdComesBack(t *testing.T, crash bool) {
 			}
 		}
 		var first time.Time
-		for _, p := range d.planned {
+		var firstWait time.Duration
+		for j, p := range d.planned {
 			if p.After(closed) && first.IsZero() {
-				first = p
+				first, firstWait = p, d.waits[j]
 			}
 			if p.After(restarted) {
 				planned = append(planned, p)
@@ -189,6 +201,13 @@ func herdComesBack(t *testing.T, crash bool) {
 		if back.IsZero() {
 			t.Fatalf("desktop %d: no connection after the restart", i)
 		}
+		if first.IsZero() {
+			t.Fatalf("desktop %d: planned no dial after the close", i)
+		}
+		if firstWait < 0 || firstWait > period {
+			t.Errorf("desktop %d: first wait after the close %v, want its slot within the %v period", i, firstWait, period)
+		}
+		slots = append(slots, origin.Add(firstWait))
 		firstDials = append(firstDials, first)
 		if took := back.Sub(restarted); took > worst {
 			worst = took
@@ -196,16 +215,18 @@ func herdComesBack(t *testing.T, crash bool) {
 		if back.Sub(restarted) > period+250*time.Millisecond {
 			late++
 		}
-		if first.IsZero() || first.Sub(closed) > period+100*time.Millisecond {
-			t.Errorf("desktop %d: first dial planned %v after the close, want within the %v period (its slot)", i, first.Sub(closed), period)
-		}
-	}
-	if late > 0 {
-		t.Errorf("%d of %d desktops back later than one period (%v) + 250 ms after the server; worst %v", late, clients, period, worst)
 	}
 	window := 100 * time.Millisecond
-	if p := peak.PerWindow(planned, window); p*10 >= clients {
-		t.Errorf("%d dials planned within 100 ms after the restart, limit < %d", p, clients/10)
+	if p := peak.PerWindow(slots, window); p*10 >= clients {
+		t.Errorf("%d desktops were given slots within 100 ms of each other, limit < %d", p, clients/10)
+	}
+	if testkit.Timed() {
+		if late > 0 {
+			t.Errorf("%d of %d desktops back later than one period (%v) + 250 ms after the server; worst %v", late, clients, period, worst)
+		}
+		if p := peak.PerWindow(planned, window); p*10 >= clients {
+			t.Errorf("%d dials planned within 100 ms after the restart, limit < %d", p, clients/10)
+		}
 	}
 	mu.Lock()
 	var seen []time.Time
@@ -216,7 +237,7 @@ func herdComesBack(t *testing.T, crash bool) {
 	}
 	mu.Unlock()
 	how := map[bool]string{false: "graceful restart", true: "crash"}[crash]
-	t.Logf("%s, %d desktops, %v outage: all back %v after the server (worst single %v; period %v); peak per 100 ms: %d planned, %d accepted by the server; first dials after the close: peak %d per 100 ms",
-		how, clients, outage, allBack.Round(time.Millisecond), worst.Round(time.Millisecond), period,
-		peak.PerWindow(planned, window), peak.PerWindow(seen, window), peak.PerWindow(firstDials, window))
+	t.Logf("%s, %d desktops, %v outage: all back %v after the server (worst single %v; %d later than period + 250 ms; period %v); peak per 100 ms: %d slots, %d planned, %d accepted by the server; first dials after the close: peak %d per 100 ms",
+		how, clients, outage, allBack.Round(time.Millisecond), worst.Round(time.Millisecond), late, period,
+		peak.PerWindow(slots, window), peak.PerWindow(planned, window), peak.PerWindow(seen, window), peak.PerWindow(firstDials, window))
 }

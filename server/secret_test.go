@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 )
 
 func TestSecretPrintsRedactedEverywhere(t *testing.T) {
 	s := Secret("tdt_very-secret")
-	var b syncBuffer
+	var b testkit.Buffer
 	log := slog.New(slog.NewJSONHandler(&b, nil))
 	log.Info("x", "tok", s)
 	slog.New(slog.NewTextHandler(&b, nil)).Info("y", "tok", s)

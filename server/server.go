@@ -70,9 +70,13 @@ func New(cfg Config, st store.Store, broker hub.Broker, log *slog.Logger) (*Serv
 	if err != nil {
 		return nil, fmt.Errorf("server: dummy hash: %w", err)
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	s := &Server{
 		cfg: cfg, store: st, broker: broker, log: log.With("component", "server"),
-		m: newMetrics(), now: time.Now, dummyHash: dummy,
+		m: newMetrics(), now: now, dummyHash: dummy,
 		clients: map[*client]struct{}{}, stop: make(chan struct{}),
 	}
 	s.perIP = newLimiter(cfg.LoginPerIP, s.now)

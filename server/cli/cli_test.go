@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 )
 
@@ -60,7 +61,7 @@ func TestDemoFlowAddUserTokenServeAndSend(t *testing.T) {
 	case addr = <-addrc:
 	case code := <-done:
 		t.Fatalf("serve exited with %d: %s", code, logs.String())
-	case <-time.After(10 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("serve did not listen")
 	}
 	base := "http://" + addr.String()

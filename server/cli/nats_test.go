@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 	"github.com/tidings-app/tidings/server/natsjs/natstest"
 )
@@ -49,7 +50,7 @@ func TestServeOnNATSSharesAccountsAddedByTheCLI(t *testing.T) {
 	case addr = <-addrc:
 	case code := <-done:
 		t.Fatalf("serve exited with %d: %s", code, logs.String())
-	case <-time.After(10 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("serve did not listen")
 	}
 	body, _ := json.Marshal(proto.LoginRequest{Username: "demo", Password: "pw-demo"})

@@ -9,32 +9,19 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 	"github.com/tidings-app/tidings/server"
 	"github.com/tidings-app/tidings/server/natsjs"
 	"github.com/tidings-app/tidings/server/natsjs/natstest"
 	"github.com/tidings-app/tidings/server/store"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startNATS is one embedded NATS node with JetStream in a temp dir.
 func startNATS(t *testing.T) *natstest.Node {
@@ -83,14 +70,14 @@ type instance struct {
 	srv    *server.Server
 	base   string
 	addr   string
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func startInstance(t *testing.T, name string, cfg natsjs.Config) *instance {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("instance", name)
 	be := openBackend(t, cfg, log)
 	srv, err := server.New(server.Config{BcryptCost: bcrypt.MinCost,
@@ -218,17 +205,6 @@ func closeCode(c *websocket.Conn, within time.Duration) int {
 			}
 			return -1
 		}
-	}
-}
-
-func eventually(t *testing.T, within time.Duration, what string, pred func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !pred() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling a predicate with a deadline
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/proto"
 	"github.com/tidings-app/tidings/server/store"
 )
@@ -26,7 +27,7 @@ func TestClientOnOneInstanceReceivesWhatWasPublishedOnAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.Close()
-	eventually(t, 5*time.Second, "alice's socket on A", func() bool { return a.be.Subscribers("alice") == 1 })
+	testkit.Eventually(t, "alice's socket on A", func() bool { return a.be.Subscribers("alice") == 1 })
 
 	for i, req := range []proto.PublishRequest{
 		{To: "alice", Message: "to alice"},
@@ -114,7 +115,7 @@ func TestKillingTheClientsInstanceWhileMessagesFlowLosesAndRepeatsNothing(t *tes
 	}
 	sup.Start()
 	defer sup.Stop()
-	eventually(t, 5*time.Second, "the client on A", func() bool { return a.be.Subscribers("alice") == 1 })
+	testkit.Eventually(t, "the client on A", func() bool { return a.be.Subscribers("alice") == 1 })
 
 	pubErr := make(chan error, 1)
 	go func() { // publish on C the whole time
@@ -126,13 +127,13 @@ func TestKillingTheClientsInstanceWhileMessagesFlowLosesAndRepeatsNothing(t *tes
 		}
 		pubErr <- nil
 	}()
-	eventually(t, 10*time.Second, "50 messages through A", func() bool { return got.count() >= 50 })
+	testkit.Eventually(t, "50 messages through A", func() bool { return got.count() >= 50 })
 	lb.kill(a.addr) // the client's connection is cut as by a crash
 	a.stop()
 	if err := <-pubErr; err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "every message", func() bool { return got.count() >= total })
+	testkit.Eventually(t, "every message", func() bool { return got.count() >= total })
 	if b.be.Subscribers("alice") != 1 {
 		t.Errorf("client not on B after A died")
 	}
@@ -185,7 +186,7 @@ func TestLosingNATSMovesSocketsAwayAndARestartLosesNothing(t *testing.T) {
 	if err := n.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, "ready again", func() bool { st, _ := a.get(proto.PathHealth); return st == http.StatusOK })
+	testkit.Eventually(t, "ready again", func() bool { st, _ := a.get(proto.PathHealth); return st == http.StatusOK })
 	ws, _, err = a.dial(tok, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +260,7 @@ func TestStoppingOneNodeOfAThreeNodeClusterLosesNoAcknowledgedPublish(t *testing
 	}
 
 	var stored []proto.Message
-	eventually(t, 20*time.Second, "reading the stream back", func() bool {
+	testkit.Eventually(t, "reading the stream back", func() bool {
 		stored, err = b.be.Since(context.Background(), "alice", 0, 1000)
 		return err == nil
 	})
