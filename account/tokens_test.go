@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tidings-app/tidings/internal/desktoptest"
 	"github.com/zalando/go-keyring"
+
+	"github.com/tidings-app/tidings/internal/desktoptest"
 )
 
 // testService keeps test items apart from a real Tidings install's.

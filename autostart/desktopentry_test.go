@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 var testApp = App{ID: "io.github.tidings_app.tidings", Name: "Tidings", Comment: "Desktop notifications"}
@@ -250,7 +252,7 @@ func TestGLibLaunchesTheEntryWithTheExactArguments(t *testing.T) {
 			t.Fatalf("gio launch (program in %q): %v\n%s", name, err, b)
 		}
 		// gio launch does not wait for the child: poll for its output.
-		deadline := time.After(10 * time.Second)
+		deadline := time.After(testkit.Patience())
 		tick := time.NewTicker(20 * time.Millisecond)
 		var got []byte
 	poll:

@@ -72,7 +72,6 @@ type Client struct {
 	mu     sync.Mutex
 	sup    *conn.Supervisor
 	acct   account.Account
-	status conn.Status
 	closed bool
 }
 
@@ -89,7 +88,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.OnStatus == nil {
 		cfg.OnStatus = func(conn.Status) {}
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "client"), status: conn.Status{State: conn.StateStopped}}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "client")}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	dcfg := notifier.Config{
 		Notifier:    cfg.Notifier,
@@ -156,19 +155,6 @@ func (c *Client) markNotified(refs []notifier.Ref) {
 
 // Dispatcher is the notifier's dispatcher (policy, status, counters).
 func (c *Client) Dispatcher() *notifier.Dispatcher { return c.disp }
-
-// History is the message store.
-func (c *Client) History() *history.Store { return c.cfg.History }
-
-// Accounts is the account manager.
-func (c *Client) Accounts() *account.Manager { return c.cfg.Accounts }
-
-// Status is the connection's latest state.
-func (c *Client) Status() conn.Status {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.status
-}
 
 // Account returns the account the client is (or was last) connected with.
 func (c *Client) Account() (account.Account, bool) {

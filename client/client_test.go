@@ -20,6 +20,7 @@ import (
 	"github.com/tidings-app/tidings/history"
 	"github.com/tidings-app/tidings/internal/desktoptest"
 	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/notifier"
 )
 
@@ -96,7 +97,7 @@ func (r *rig) close() {
 // waitState waits for a state change to want.
 func (r *rig) waitState(want conn.State) conn.Status {
 	r.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(testkit.Patience())
 	for {
 		select {
 		case s := <-r.states:
@@ -104,20 +105,8 @@ func (r *rig) waitState(want conn.State) conn.Status {
 				return s
 			}
 		case <-deadline:
-			r.t.Fatalf("state %v not reached; last status %v", want, r.c.Status())
+			r.t.Fatalf("state %v not reached", want)
 		}
-	}
-}
-
-// eventually polls pred until it holds or fails the test.
-func eventually(t *testing.T, within time.Duration, what string, pred func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !pred() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -158,12 +147,12 @@ func TestLoginConnectPublishNotifyAndLogoutAgainstTheRealServerKeyringAndBus(t *
 	if n := got[0]; n.AppName != "Tidings" || n.Summary != "Backup done" || n.Body != "3.2 GB in &lt;41 s&gt; &amp; done" || n.Urgency() != 2 {
 		t.Fatalf("notification: app=%q summary=%q body=%q urgency=%d", n.AppName, n.Summary, n.Body, n.Urgency())
 	}
-	eventually(t, 5*time.Second, "the message in history", func() bool { return count(t, r.hist) == 1 })
+	testkit.Eventually(t, "the message in history", func() bool { return count(t, r.hist) == 1 })
 	page, err := r.hist.Page(context.Background(), history.Cursor{}, 10)
 	if err != nil || len(page) != 1 || page[0].Title != "Backup done" || page[0].Source != "backup" || page[0].Server != acct.Key() {
 		t.Fatalf("history page: %+v, %v", page, err)
 	}
-	eventually(t, 5*time.Second, "the notified flag", func() bool {
+	testkit.Eventually(t, "the notified flag", func() bool {
 		un, _ := r.hist.Unnotified(context.Background(), 10)
 		return len(un) == 0
 	})
@@ -212,7 +201,7 @@ func TestMessagesSentWhileTheAppWasClosedArriveOnceAtTheNextStart(t *testing.T) 
 	pub := srv.Publisher()
 	dir := t.TempDir()
 
-	first := newRig(t, dir, notifier.NewRecorder())
+	first := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
 	if err := first.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
 		Username: "bob", Password: account.NewSecret("pw-bob-123")}); err != nil {
 		t.Fatal(err)
@@ -221,22 +210,22 @@ func TestMessagesSentWhileTheAppWasClosedArriveOnceAtTheNextStart(t *testing.T) 
 	for i := range 5 {
 		srv.Send(pub, servertest.Message{To: "bob", Title: fmt.Sprintf("live %d", i), Body: "b"})
 	}
-	eventually(t, 5*time.Second, "5 live messages stored", func() bool { return count(t, first.hist) == 5 })
+	testkit.Eventually(t, "5 live messages stored", func() bool { return count(t, first.hist) == 5 })
 	first.close()
 
 	for i := range 20 {
 		srv.Send(pub, servertest.Message{To: "bob", Title: fmt.Sprintf("missed %d", i), Body: "b"})
 	}
 
-	rec := notifier.NewRecorder()
+	rec := testkit.NewRecorder[notifier.Popup]()
 	second := newRig(t, dir, rec)
 	if err := second.c.Resume(context.Background()); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	second.waitState(conn.StateConnected)
-	eventually(t, 5*time.Second, "25 messages stored", func() bool { return count(t, second.hist) == 25 })
+	testkit.Eventually(t, "25 messages stored", func() bool { return count(t, second.hist) == 25 })
 	srv.Send(pub, servertest.Message{To: "bob", Title: "after", Body: "b"})
-	eventually(t, 5*time.Second, "26 messages stored", func() bool { return count(t, second.hist) == 26 })
+	testkit.Eventually(t, "26 messages stored", func() bool { return count(t, second.hist) == 26 })
 	page, err := second.hist.Page(context.Background(), history.Cursor{}, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +238,7 @@ func TestMessagesSentWhileTheAppWasClosedArriveOnceAtTheNextStart(t *testing.T) 
 		seen[e.ID] = true
 	}
 	// The 20 missed messages are one "missed" summary, not 20 popups.
-	eventually(t, 5*time.Second, "the popups", func() bool { return len(rec.Popups()) >= 2 })
+	testkit.Eventually(t, "the popups", func() bool { return len(rec.Popups()) >= 2 })
 	pops := rec.Popups()
 	if len(pops) > 3 {
 		t.Fatalf("%d popups for a catch-up of 20 and one live message: %+v", len(pops), pops)
@@ -258,7 +247,7 @@ func TestMessagesSentWhileTheAppWasClosedArriveOnceAtTheNextStart(t *testing.T) 
 
 func TestResumeWithoutAnAccountAsksForLogin(t *testing.T) {
 	desktoptest.Require(t)
-	r := newRig(t, t.TempDir(), notifier.NewRecorder())
+	r := newRig(t, t.TempDir(), testkit.NewRecorder[notifier.Popup]())
 	if err := r.c.Resume(context.Background()); !errors.Is(err, ErrNeedsLogin) {
 		t.Fatalf("err = %v, want ErrNeedsLogin", err)
 	}

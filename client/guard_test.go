@@ -15,6 +15,7 @@ import (
 	"github.com/tidings-app/tidings/history"
 	"github.com/tidings-app/tidings/internal/desktoptest"
 	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/notifier"
 )
 
@@ -39,7 +40,7 @@ func TestReconnectCyclesLeaveNoGoroutinesOrOpenFilesBehind(t *testing.T) {
 	addr := srv.Addr
 	srv.AddUser("gina", "pw-gina-123")
 	pub := srv.Publisher()
-	r := newRig(t, filepath.Join(dir, "client"), notifier.NewRecorder())
+	r := newRig(t, filepath.Join(dir, "client"), testkit.NewRecorder[notifier.Popup]())
 	if err := r.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
 		Username: "gina", Password: account.NewSecret("pw-gina-123")}); err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestReconnectCyclesLeaveNoGoroutinesOrOpenFilesBehind(t *testing.T) {
 		r.waitState(conn.StateConnected)
 		srv.Send(pub, servertest.Message{To: "gina", Title: fmt.Sprintf("after restart %d", stored), Body: "b"})
 		stored++
-		eventually(t, 5*time.Second, "the message stored", func() bool { return count(t, r.hist) == stored })
+		testkit.Eventually(t, "the message stored", func() bool { return count(t, r.hist) == stored })
 	}
 	cycle() // warm-up: lazily started goroutines and pooled connections exist from here on
 	baseG, baseFD := runtime.NumGoroutine(), openFDs(t)
@@ -65,18 +66,14 @@ func TestReconnectCyclesLeaveNoGoroutinesOrOpenFilesBehind(t *testing.T) {
 	// goroutines that come and go (an idle HTTP connection of the last
 	// publish being closed).
 	const slack = 2
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g, fd := runtime.NumGoroutine(), openFDs(t)
-		if g <= baseG+slack && fd <= baseFD+slack {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("after %d reconnect cycles: %d goroutines (was %d), %d fds (was %d)\n%s",
-				cycles, g, baseG, fd, baseFD, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
+	var g, fd int
+	if !testkit.WaitUntil(testkit.Patience(), func() bool {
+		g, fd = runtime.NumGoroutine(), openFDs(t)
+		return g <= baseG+slack && fd <= baseFD+slack
+	}) {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("after %d reconnect cycles: %d goroutines (was %d), %d fds (was %d)\n%s",
+			cycles, g, baseG, fd, baseFD, buf[:runtime.Stack(buf, true)])
 	}
 }
 
@@ -90,7 +87,7 @@ func TestABurstDrainsThePipelineInBoundedBatchesAndReleasesItsQueue(t *testing.T
 		t.Fatal(err)
 	}
 	defer hist.Close()
-	rec := notifier.NewRecorder()
+	rec := testkit.NewRecorder[notifier.Popup]()
 	disp, err := notifier.NewDispatcher(notifier.Config{Notifier: rec, QueueSize: 64})
 	if err != nil {
 		t.Fatal(err)

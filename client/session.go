@@ -141,9 +141,6 @@ func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Even
 	case conn.EventState:
 		c.mu.Lock()
 		current := c.sup == from || c.sup == nil
-		if current {
-			c.status = e.Status
-		}
 		c.mu.Unlock()
 		if !current {
 			return

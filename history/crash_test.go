@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // The crash test re-executes the test binary as a child that behaves like
@@ -182,7 +183,7 @@ func crashRun(t *testing.T, rng *rand.Rand, run string, dbPath, logPath string, 
 		if rng.IntN(4) == 0 {
 			timer = time.After(time.Duration(rng.IntN(60)) * time.Millisecond)
 		}
-		deadline := time.After(20 * time.Second)
+		deadline := time.After(testkit.Patience())
 	wait:
 		for {
 			select {
@@ -229,7 +230,15 @@ func TestKillingTheAppAtRandomPointsLosesNothingAndRePopsAtMostOncePerCrash(t *t
 	}
 	dir := t.TempDir()
 	dbPath, logPath := filepath.Join(dir, FileName), filepath.Join(dir, "popups.log")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	// A fresh seed each run, printed so a failure can be replayed:
+	// TIDINGS_SEED=<seed> go test -run Killing ./history/
+	seed := testkit.Seed(t, uint64(time.Now().UnixNano()))
+	rng := rand.New(rand.NewPCG(seed, 7))
+	defer func() {
+		if t.Failed() {
+			t.Logf("failed with seed %d: replay with TIDINGS_SEED=%d", seed, seed)
+		}
+	}()
 	start := time.Now()
 	reported := map[string]bool{}
 	for k := range crashRuns {

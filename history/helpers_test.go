@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"runtime"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // t0 is a fixed clock origin for tests.
@@ -29,24 +27,6 @@ func msg(id string, sec int) conn.Message {
 		Priority: conn.PriorityDefault,
 		Source:   "backup",
 	}
-}
-
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	sb strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.sb.String()
 }
 
 // testConfig is a config on a fresh file in t's temp dir, with the
@@ -95,30 +75,6 @@ func ids(es []Entry) []string {
 	return out
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// checkNoGoroutineLeak records the goroutine count and, at cleanup, waits
-// for it to come back to that baseline.
-func checkNoGoroutineLeak(t *testing.T) {
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		waitFor(t, fmt.Sprintf("goroutines back to %d", base), func() bool {
-			return runtime.NumGoroutine() <= base
-		})
-	})
-}
-
-func textLogger(b *logBuffer) *slog.Logger {
+func textLogger(b *testkit.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, nil))
 }

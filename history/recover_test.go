@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // removeDB deletes a database and its companions.
@@ -122,7 +123,7 @@ func TestAnUnusableDatabaseIsMovedAsideAndReplacedByAFreshOne(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			var logs logBuffer
+			var logs testkit.Buffer
 			cfg := testConfig(t)
 			cfg.Logger = textLogger(&logs)
 			cfg.Now = func() time.Time { return t0 }
@@ -203,7 +204,7 @@ func TestAnUnwritableDataDirectoryFallsBackToMemoryInsteadOfFailing(t *testing.T
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
-	var logs logBuffer
+	var logs testkit.Buffer
 	s := openStore(t, Config{Path: filepath.Join(dir, "sub", FileName), Logger: textLogger(&logs), RetentionInterval: -1})
 	if s.Path() != "" {
 		t.Fatalf("Path = %q, want \"\" (in memory)", s.Path())

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestPruneKeepsWhatTheLimitsAllow(t *testing.T) {
@@ -60,7 +62,7 @@ func TestPruneKeepsWhatTheLimitsAllow(t *testing.T) {
 }
 
 func TestBackgroundPrunerRunsOnItsIntervalAndStopsWithTheContext(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	testkit.NoLeaks(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var now time.Time
@@ -76,14 +78,14 @@ func TestBackgroundPrunerRunsOnItsIntervalAndStopsWithTheContext(t *testing.T) {
 	ch, stop := s.Subscribe()
 	defer stop()
 	insertN(t, s, 25)
-	waitFor(t, "the pruner to cut the store to 10", func() bool {
+	testkit.Eventually(t, "the pruner to cut the store to 10", func() bool {
 		n, _ := s.Count(context.Background())
 		return n == 10
 	})
 	<-ch // the insert or prune signal
 
 	cancel() // ctx ends the pruner; the store stays usable
-	waitFor(t, "pruner to stop", func() bool {
+	testkit.Eventually(t, "pruner to stop", func() bool {
 		select {
 		case <-s.done:
 			return true
@@ -105,7 +107,7 @@ func TestBackgroundPrunerRunsOnItsIntervalAndStopsWithTheContext(t *testing.T) {
 }
 
 func TestCloseStopsTheBackgroundPrunerWithoutLeaks(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	testkit.NoLeaks(t)
 	cfg := testConfig(t)
 	cfg.MaxCount = 1
 	cfg.RetentionInterval = time.Millisecond
@@ -119,8 +121,6 @@ func TestCloseStopsTheBackgroundPrunerWithoutLeaks(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("Close took %v", d)
-		}
+		testkit.Within(t, "Close with the pruner running", time.Since(start), time.Second)
 	}
 }

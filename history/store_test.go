@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestInsertingAMessageAlreadyStoredIsANoOpAndSaysSo(t *testing.T) {
@@ -255,7 +256,7 @@ func TestCapBytes(t *testing.T) {
 }
 
 func TestWatchersAreSignalledCoalescedAndClosedOnClose(t *testing.T) {
-	checkNoGoroutineLeak(t)
+	testkit.NoLeaks(t)
 	ctx := context.Background()
 	s, err := Open(ctx, testConfig(t))
 	if err != nil {

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
@@ -33,7 +34,7 @@ func TestSecretLookingAttributesAreRedactedAtEveryLevel(t *testing.T) {
 		"X-Gotify-Key", "auth", "passphrase"} {
 		for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelError} {
 			log, buf := jsonLogger(slog.LevelDebug)
-			log.Log(nil, level, "x", key, "s3cr3t-value", "other", "kept")
+			log.Log(context.Background(), level, "x", key, "s3cr3t-value", "other", "kept")
 			rec := lastRecord(t, buf)
 			if rec[key] != Redacted || rec["other"] != "kept" {
 				t.Errorf("%s at %v: %v", key, level, rec)

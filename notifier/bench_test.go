@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // BenchmarkEngineDecidesAMessage measures the popup decision for a stream
@@ -26,7 +27,7 @@ func BenchmarkEngineDecidesAMessage(b *testing.B) {
 // BenchmarkDispatchIntoAFullQueue measures what the connection's read loop
 // pays when the popup worker is stuck: a drop, a log call, a count.
 func BenchmarkDispatchIntoAFullQueue(b *testing.B) {
-	rec := NewRecorder()
+	rec := testkit.NewRecorder[Popup]()
 	release := rec.Block()
 	defer release()
 	d, err := NewDispatcher(Config{Notifier: rec, Logger: quiet, QueueSize: 1, BurstLimit: 1 << 30})

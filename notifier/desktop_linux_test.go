@@ -10,15 +10,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"go.uber.org/goleak"
 
 	"github.com/tidings-app/tidings/conn"
 	"github.com/tidings-app/tidings/internal/desktoptest"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, desktoptest.Needs{})) }
@@ -75,8 +76,8 @@ func TestMessagesReachTheSessionNotificationServerWithNameUrgencyAndEscapedBody(
 			t.Errorf("notification %d: app_icon %q (no remote or file icons)", i, n.AppIcon)
 		}
 	}
-	eventually(t, "all five notified", func() bool { return len(notified.snapshot()) == 5 })
-	if c := d.Counters(); c.Shown != 5 || c.Failed != 0 {
+	testkit.Eventually(t, "all five notified", func() bool { return len(notified.snapshot()) == 5 })
+	if c := d.counters(); c.Shown != 5 || c.Failed != 0 {
 		t.Fatalf("counters %+v", c)
 	}
 }
@@ -233,7 +234,7 @@ func TestClickingAPopupOpensItsURLAndOnlyTheServerCanClick(t *testing.T) {
 	if _, err := dbus.SessionBus(); err != nil { // shared and never closed: not a leak
 		t.Fatal(err)
 	}
-	base := runtime.NumGoroutine()
+	ignore := goleak.IgnoreCurrent()
 	ctx := context.Background()
 	if err := d.Show(ctx, Popup{Title: "with link", URL: "https://example.com/run/42"}); err != nil {
 		t.Fatal(err)
@@ -269,7 +270,7 @@ func TestClickingAPopupOpensItsURLAndOnlyTheServerCanClick(t *testing.T) {
 		if u != "https://example.com/run/42" {
 			t.Fatalf("opened %q", u)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("the click did not open the URL")
 	}
 	if len(opened) != 0 {
@@ -277,5 +278,7 @@ func TestClickingAPopupOpensItsURLAndOnlyTheServerCanClick(t *testing.T) {
 	}
 	forger.Close()
 	d.Close()
-	eventually(t, "the click listener to stop", func() bool { return runtime.NumGoroutine() <= base })
+	if err := testkit.FindLeaks(ignore); err != nil {
+		t.Fatalf("the click listener did not stop: %v", err)
+	}
 }

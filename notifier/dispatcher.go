@@ -203,8 +203,8 @@ func (d *Dispatcher) Policy() Policy {
 // Status describes what the current policy holds back, for the UI.
 func (d *Dispatcher) Status() Status { return d.Policy().Status(d.cfg.Now()) }
 
-// Counters returns the running totals.
-func (d *Dispatcher) Counters() Counters {
+// counters returns the running totals.
+func (d *Dispatcher) counters() Counters {
 	c := Counters{Shown: d.shown.Load(), Suppressed: d.suppressed.Load(), Merged: d.merged.Load(),
 		Dropped: d.dropped.Load(), Failed: d.failed.Load()}
 	for i := range c.SuppressedBy {

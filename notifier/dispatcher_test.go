@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -44,45 +44,6 @@ func (n *notifiedLog) snapshot() map[string]int {
 	return out
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
-// checkNoLeak fails the test if goroutines started during it outlive it.
-func checkNoLeak(t *testing.T) {
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		eventually(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
-	})
-}
-
 func newTestDispatcher(t *testing.T, cfg Config) *Dispatcher {
 	t.Helper()
 	if cfg.Logger == nil {
@@ -97,9 +58,9 @@ func newTestDispatcher(t *testing.T, cfg Config) *Dispatcher {
 }
 
 func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
-	checkNoLeak(t)
+	testkit.NoLeaks(t)
 	entered, gate := make(chan struct{}, 100), make(chan struct{})
-	rec := NewRecorder()
+	rec := testkit.NewRecorder[Popup]()
 	slow := NotifierFunc(func(ctx context.Context, p Popup) error {
 		entered <- struct{}{}
 		select {
@@ -110,7 +71,7 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 		return rec.Show(ctx, p)
 	})
 	var notified notifiedLog
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 4, BurstLimit: 1000, ShowTimeout: time.Minute,
 		Notified: notified.record, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 
@@ -130,7 +91,7 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 	var res []bool
 	select {
 	case res = <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("Dispatch blocked while the worker was stuck")
 	}
 	for i, ok := range res {
@@ -138,7 +99,7 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 			t.Fatalf("Dispatch #%d accepted=%v, want %v (queue of 4)", i+1, ok, want)
 		}
 	}
-	if c := d.Counters(); c.Dropped != 16 {
+	if c := d.counters(); c.Dropped != 16 {
 		t.Fatalf("dropped = %d, want 16", c.Dropped)
 	}
 	// Logged with a back-off: drops 1, 2, 4, 8 and 16.
@@ -146,8 +107,8 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 		t.Fatalf("%d drop log lines, want 5:\n%s", n, logs.String())
 	}
 	close(gate)
-	eventually(t, "the queued popups", func() bool { return len(rec.Popups()) == 5 })
-	eventually(t, "notified reports", func() bool { return len(notified.snapshot()) == 5 })
+	testkit.Eventually(t, "the queued popups", func() bool { return len(rec.Popups()) == 5 })
+	testkit.Eventually(t, "notified reports", func() bool { return len(notified.snapshot()) == 5 })
 	got := notified.snapshot()
 	for _, id := range []string{"first", "m1", "m2", "m3", "m4"} {
 		if got[id] != 1 {
@@ -157,14 +118,14 @@ func TestAFullQueueDropsWithoutBlockingAndCountsTheDrop(t *testing.T) {
 	if got["m5"] != 0 {
 		t.Error("a dropped message was reported as notified")
 	}
-	if c := d.Counters(); c.Shown != 5 {
+	if c := d.counters(); c.Shown != 5 {
 		t.Fatalf("shown = %d, want 5", c.Shown)
 	}
 }
 
 func TestCloseReturnsPromptlyEvenWhileAPopupIsStuck(t *testing.T) {
-	checkNoLeak(t)
-	rec := NewRecorder()
+	testkit.NoLeaks(t)
+	rec := testkit.NewRecorder[Popup]()
 	rec.Block() // never released: only ctx ends Show
 	d, err := NewDispatcher(Config{Notifier: rec, Logger: quiet, ShowTimeout: time.Hour})
 	if err != nil {
@@ -176,7 +137,7 @@ func TestCloseReturnsPromptlyEvenWhileAPopupIsStuck(t *testing.T) {
 	go func() { d.Close(); close(closed) }()
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("Close did not return")
 	}
 	if d.Dispatch(msg("3", "a", "d")) {
@@ -189,28 +150,28 @@ func TestCloseReturnsPromptlyEvenWhileAPopupIsStuck(t *testing.T) {
 }
 
 func TestABurstIsSummarisedByTheWorkersTimer(t *testing.T) {
-	checkNoLeak(t)
-	rec := NewRecorder()
+	testkit.NoLeaks(t)
+	rec := testkit.NewRecorder[Popup]()
 	var notified notifiedLog
 	d := newTestDispatcher(t, Config{Notifier: rec, BurstLimit: 2, BurstWindow: 30 * time.Millisecond,
 		MergeWindow: 30 * time.Millisecond, Notified: notified.record})
 	for i := range 10 {
 		d.Dispatch(msg(fmt.Sprint("b", i), "backup", fmt.Sprint("job ", i)))
 	}
-	eventually(t, "the summary", func() bool { return len(rec.Popups()) == 3 })
+	testkit.Eventually(t, "the summary", func() bool { return len(rec.Popups()) == 3 })
 	p := rec.Popups()[2]
 	if p.Title != "8 new messages from backup" {
 		t.Fatalf("summary title %q", p.Title)
 	}
-	eventually(t, "all ten notified", func() bool { return len(notified.snapshot()) == 10 })
-	c := d.Counters()
+	testkit.Eventually(t, "all ten notified", func() bool { return len(notified.snapshot()) == 10 })
+	c := d.counters()
 	if c.Shown != 3 || c.Merged != 8 || c.Dropped != 0 || c.Suppressed != 0 {
 		t.Fatalf("counters = %+v", c)
 	}
 }
 
 func TestThePolicyCanBeChangedWhileRunningAndSuppressionIsCounted(t *testing.T) {
-	rec := NewRecorder()
+	rec := testkit.NewRecorder[Popup]()
 	var notified notifiedLog
 	d := newTestDispatcher(t, Config{Notifier: rec, Notified: notified.record})
 	d.SetPolicy(Policy{MinPriority: conn.PriorityHigh})
@@ -221,40 +182,40 @@ func TestThePolicyCanBeChangedWhileRunningAndSuppressionIsCounted(t *testing.T) 
 	hi := msg("hi", "a", "loud one")
 	hi.Priority = conn.PriorityHigh
 	d.Dispatch(hi)
-	eventually(t, "both settled", func() bool { return len(notified.snapshot()) == 2 })
+	testkit.Eventually(t, "both settled", func() bool { return len(notified.snapshot()) == 2 })
 	if got := rec.Popups(); len(got) != 1 || got[0].Title != "loud one" {
 		t.Fatalf("popups %+v", got)
 	}
-	c := d.Counters()
+	c := d.counters()
 	if c.Suppressed != 1 || c.SuppressedBy[ReasonBelowMinimum] != 1 || c.Shown != 1 {
 		t.Fatalf("counters = %+v", c)
 	}
 	d.SetPolicy(Policy{})
 	d.Dispatch(msg("low2", "b", "now visible"))
-	eventually(t, "the popup after lifting the minimum", func() bool { return len(rec.Popups()) == 2 })
+	testkit.Eventually(t, "the popup after lifting the minimum", func() bool { return len(rec.Popups()) == 2 })
 }
 
 func TestAFailingNotificationServerIsCountedAndStillSettlesTheMessage(t *testing.T) {
-	rec := NewRecorder()
+	rec := testkit.NewRecorder[Popup]()
 	rec.Fail(errors.New("no server"))
 	var notified notifiedLog
 	d := newTestDispatcher(t, Config{Notifier: rec, Notified: notified.record})
 	d.Dispatch(msg("1", "a", "b"))
-	eventually(t, "the failure", func() bool { return d.Counters().Failed == 1 })
-	eventually(t, "the report", func() bool { return notified.snapshot()["1"] == 1 })
-	if c := d.Counters(); c.Shown != 0 {
+	testkit.Eventually(t, "the failure", func() bool { return d.counters().Failed == 1 })
+	testkit.Eventually(t, "the report", func() bool { return notified.snapshot()["1"] == 1 })
+	if c := d.counters(); c.Shown != 0 {
 		t.Fatalf("a failed popup was counted as shown: %+v", c)
 	}
 }
 
 func TestConnectionNoticesFlowThroughTheDispatcher(t *testing.T) {
-	rec := NewRecorder()
+	rec := testkit.NewRecorder[Popup]()
 	d := newTestDispatcher(t, Config{Notifier: rec, LinkNotices: true, LinkGrace: 20 * time.Millisecond})
 	d.LinkState(server, true)
 	d.LinkState(server, false)
-	eventually(t, "connection lost", func() bool { return len(rec.Popups()) == 1 })
+	testkit.Eventually(t, "connection lost", func() bool { return len(rec.Popups()) == 1 })
 	d.LinkState(server, true)
-	eventually(t, "connection restored", func() bool { return len(rec.Popups()) == 2 })
+	testkit.Eventually(t, "connection restored", func() bool { return len(rec.Popups()) == 2 })
 	if got := rec.Popups(); got[0].Title != "Connection lost" || got[1].Title != "Connection restored" {
 		t.Fatalf("popups %q, %q", got[0].Title, got[1].Title)
 	}

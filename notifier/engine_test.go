@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // fakeClock drives the engine in tests.
@@ -16,7 +17,7 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newFakeClock() *fakeClock               { return &fakeClock{t: at("12:00")} }
-func testConfig() Config                     { return Config{Notifier: NewRecorder()}.withDefaults() }
+func testConfig() Config                     { return Config{Notifier: testkit.NewRecorder[Popup]()}.withDefaults() }
 func msg(id, source, title string) conn.Message {
 	return conn.Message{Server: "srv", ID: id, Source: source, Title: title, Body: "body " + id, Priority: conn.PriorityDefault}
 }

@@ -11,7 +11,6 @@ package notifier
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/tidings-app/tidings/conn"
 )
@@ -94,74 +93,3 @@ type Notifier interface {
 type NotifierFunc func(ctx context.Context, p Popup) error
 
 func (f NotifierFunc) Show(ctx context.Context, p Popup) error { return f(ctx, p) }
-
-// Recorder is a Notifier for tests: it remembers every popup and can be
-// made to fail or to block until released.
-type Recorder struct {
-	mu     sync.Mutex
-	popups []Popup
-	err    error
-	gate   chan struct{} // when non-nil, Show waits for it (or ctx)
-	signal chan struct{} // closed and replaced on every Show
-}
-
-// NewRecorder returns an empty Recorder.
-func NewRecorder() *Recorder { return &Recorder{signal: make(chan struct{})} }
-
-// Show records p.
-func (r *Recorder) Show(ctx context.Context, p Popup) error {
-	r.mu.Lock()
-	gate := r.gate
-	r.mu.Unlock()
-	if gate != nil {
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.popups = append(r.popups, p)
-	close(r.signal)
-	r.signal = make(chan struct{})
-	return r.err
-}
-
-// Fail makes later Show calls record and return err.
-func (r *Recorder) Fail(err error) {
-	r.mu.Lock()
-	r.err = err
-	r.mu.Unlock()
-}
-
-// Block makes later Show calls wait until the returned release is called.
-func (r *Recorder) Block() (release func()) {
-	gate := make(chan struct{})
-	r.mu.Lock()
-	r.gate = gate
-	r.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			r.mu.Lock()
-			r.gate = nil
-			r.mu.Unlock()
-			close(gate)
-		})
-	}
-}
-
-// Popups returns what was shown so far.
-func (r *Recorder) Popups() []Popup {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Popup(nil), r.popups...)
-}
-
-// Changed returns a channel closed at the next Show.
-func (r *Recorder) Changed() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.signal
-}

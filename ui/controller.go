@@ -22,8 +22,6 @@ type Config struct {
 	Settings   SettingsStore
 	// LoginDefaults pre-fills the login window (never a secret).
 	LoginDefaults LoginRequest
-	// OnLogin runs on the UI goroutine after a successful login.
-	OnLogin func(LoginRequest)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -85,11 +83,6 @@ func NewController(cfg Config) *Controller {
 	c := &Controller{cfg: cfg}
 	c.Login = NewLoginWindow(LoginConfig{
 		App: cfg.App, Accounts: cfg.Accounts, Initial: cfg.LoginDefaults,
-		OnSuccess: func(r LoginRequest) {
-			if cfg.OnLogin != nil {
-				cfg.OnLogin(r)
-			}
-		},
 	})
 	c.History = NewHistoryWindow(HistoryConfig{App: cfg.App, History: cfg.History, Interval: cfg.HistoryInterval, Timeout: cfg.Timeout, Now: cfg.Now, Log: cfg.Log})
 	c.Settings = NewSettingsWindow(SettingsConfig{

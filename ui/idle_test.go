@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/test"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // fakeLoop stands in for Fyne's UI loop: one goroutine runs the queued
@@ -52,18 +54,6 @@ func (l *fakeLoop) state() (busy bool, ran, queued int) {
 	return l.busy, l.ran, l.queued
 }
 
-// waitUntil polls pred every millisecond, failing after 5 s.
-func waitUntil(t *testing.T, what string, pred func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !pred() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // resetShown forgets the windows other tests showed.
 func resetShown(t *testing.T) {
 	shownMu.Lock()
@@ -89,7 +79,7 @@ func TestTheUILoopIsParkedAfterTheGraceAndRunsAgainOnceWoken(t *testing.T) {
 	resetShown(t)
 	l := startFakeLoop(t)
 	i := startTestIdler(t, l, IdlerConfig{Grace: 5 * time.Millisecond, Recheck: time.Hour})
-	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	testkit.Eventually(t, "a park", func() bool { return i.Parks() == 1 })
 	if busy, _, _ := l.state(); !busy {
 		t.Fatal("the idler counted a park but the loop is not held")
 	}
@@ -103,7 +93,7 @@ func TestTheUILoopIsParkedAfterTheGraceAndRunsAgainOnceWoken(t *testing.T) {
 	i.Wake()
 	<-ran // the park returned and the queue moved on
 	// Unbounded (no window was ever shown): one park, held until woken.
-	waitUntil(t, "the second park after the next grace", func() bool { return i.Parks() == 2 })
+	testkit.Eventually(t, "the second park after the next grace", func() bool { return i.Parks() == 2 })
 	if busy, _, _ := l.state(); !busy {
 		t.Fatal("the second park does not hold the loop")
 	}
@@ -113,12 +103,12 @@ func TestDoWakesAParkedLoopBeforeHandingItWork(t *testing.T) {
 	resetShown(t)
 	l := startFakeLoop(t)
 	i := startTestIdler(t, l, IdlerConfig{Grace: 5 * time.Millisecond, Recheck: time.Hour})
-	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	testkit.Eventually(t, "a park", func() bool { return i.Parks() == 1 })
 	ran := make(chan struct{})
 	Do(func() { close(ran) })
 	select {
 	case <-ran:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("Do's function did not run")
 	}
 }
@@ -147,7 +137,7 @@ func TestAParkQueuedBetweenDosWakeAndItsFunctionStepsAside(t *testing.T) {
 	Do(func() { close(ran) })
 	select {
 	case <-ran:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatal("Do's function is stuck behind a park")
 	}
 	if n := i.Parks(); n != 0 {
@@ -163,7 +153,7 @@ func TestTheLoopIsNotParkedWhileAWindowIsShown(t *testing.T) {
 	shownMu.Unlock()
 	l := startFakeLoop(t)
 	i := startTestIdler(t, l, IdlerConfig{Grace: time.Millisecond, Recheck: time.Millisecond})
-	waitUntil(t, "three park attempts", func() bool { _, ran, _ := l.state(); return ran >= 3 })
+	testkit.Eventually(t, "three park attempts", func() bool { _, ran, _ := l.state(); return ran >= 3 })
 	if n := i.Parks(); n != 0 {
 		t.Fatalf("parked %d times with a window on screen", n)
 	}
@@ -172,7 +162,7 @@ func TestTheLoopIsNotParkedWhileAWindowIsShown(t *testing.T) {
 	delete(shown, w)
 	shownMu.Unlock()
 	i.Wake()
-	waitUntil(t, "a park once the window is hidden", func() bool { return i.Parks() >= 1 })
+	testkit.Eventually(t, "a park once the window is hidden", func() bool { return i.Parks() >= 1 })
 }
 
 func TestWorkArrivingBetweenQueueingAndRunningAParkCancelsIt(t *testing.T) {
@@ -183,14 +173,14 @@ func TestWorkArrivingBetweenQueueingAndRunningAParkCancelsIt(t *testing.T) {
 	// The grace is long enough that no fresh park follows the stale one
 	// before the check below.
 	i := startTestIdler(t, l, IdlerConfig{Grace: 200 * time.Millisecond, Recheck: time.Hour})
-	waitUntil(t, "a park queued behind the busy function", func() bool { _, _, q := l.state(); return q == 2 })
+	testkit.Eventually(t, "a park queued behind the busy function", func() bool { _, _, q := l.state(); return q == 2 })
 	i.Wake() // work arrives: the queued park is stale
 	close(gate)
-	waitUntil(t, "the stale park to run", func() bool { _, ran, _ := l.state(); return ran == 2 })
+	testkit.Eventually(t, "the stale park to run", func() bool { _, ran, _ := l.state(); return ran == 2 })
 	if n := i.Parks(); n != 0 {
 		t.Fatalf("a stale park held the loop (%d parks)", n)
 	}
-	waitUntil(t, "a park after the next grace", func() bool { return i.Parks() == 1 })
+	testkit.Eventually(t, "a park after the next grace", func() bool { return i.Parks() == 1 })
 }
 
 func TestOnceAWindowWasShownAParkEndsAfterMaxParkSoTheLoopCanPollItsEvents(t *testing.T) {
@@ -198,16 +188,16 @@ func TestOnceAWindowWasShownAParkEndsAfterMaxParkSoTheLoopCanPollItsEvents(t *te
 	everShown.Store(true)
 	l := startFakeLoop(t)
 	i := startTestIdler(t, l, IdlerConfig{Grace: time.Millisecond, MaxPark: 5 * time.Millisecond, Poll: time.Millisecond, Recheck: time.Hour})
-	waitUntil(t, "three bounded parks without a Wake", func() bool { return i.Parks() >= 3 })
+	testkit.Eventually(t, "three bounded parks without a Wake", func() bool { return i.Parks() >= 3 })
 }
 
 func TestStopReleasesAParkedLoopAndQueuesNoMoreParks(t *testing.T) {
 	resetShown(t)
 	l := startFakeLoop(t)
 	i := StartIdler(IdlerConfig{Grace: time.Millisecond, Recheck: time.Millisecond, Do: l.do})
-	waitUntil(t, "a park", func() bool { return i.Parks() == 1 })
+	testkit.Eventually(t, "a park", func() bool { return i.Parks() == 1 })
 	i.Stop()
-	waitUntil(t, "the loop to be released", func() bool { busy, _, _ := l.state(); return !busy })
+	testkit.Eventually(t, "the loop to be released", func() bool { busy, _, _ := l.state(); return !busy })
 	_, _, queued := l.state()
 	// The run goroutine has ended (Stop waited for it): a park already
 	// queued would be refused, and none can be queued any more.

@@ -211,9 +211,7 @@ func (l *LoginWindow) request() LoginRequest {
 		Remember: l.remember.Checked,
 	}
 	if r.Protocol == ProtocolNtfy {
-		for _, t := range strings.FieldsFunc(l.topics.Text, func(r rune) bool { return r == ',' || r == ' ' }) {
-			r.Topics = append(r.Topics, t)
-		}
+		r.Topics = strings.FieldsFunc(l.topics.Text, func(r rune) bool { return r == ',' || r == ' ' })
 	}
 	if l.useToken.Checked {
 		r.Token = NewSecret(strings.TrimSpace(l.token.Text))

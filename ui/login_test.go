@@ -167,7 +167,7 @@ func TestFocusMovesDownTheFormInReadingOrder(t *testing.T) {
 	c.Focus(f.win.url)
 	want := []fyne.Focusable{f.win.protocol, f.win.user, f.win.password, f.win.useToken, f.win.remember, f.win.button}
 	for i, w := range want {
-		test.FocusNext(c)
+		c.FocusNext()
 		if c.Focused() != w {
 			t.Fatalf("step %d: focus on %T, want %T", i+1, c.Focused(), w)
 		}

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestSecretsNeverPrintInLogsFormatsOrJSON(t *testing.T) {
@@ -36,12 +37,11 @@ func TestSecretsNeverPrintInLogsFormatsOrJSON(t *testing.T) {
 }
 
 func TestControllerCloseLeavesNoGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
+	testkit.NoLeaks(t)
 	f := newControllerFixture(t)
 	f.c.SetStatus(Status{State: StateReconnecting, Attempt: 1, NextRetry: f.now.Add(5 * 1e9)})
 	f.c.History.Show()
 	f.q.until(t, "a first menu", func() bool { m, _, _, _ := f.desk.state(); return m > 0 })
 	f.c.Close()
 	f.q.drain()
-	waitGoroutines(t, before)
 }

@@ -114,8 +114,8 @@ func (t *Tray) SetStatus(s Status) {
 // Changed says the store or the settings changed.
 func (t *Tray) Changed() { t.co.Poke() }
 
-// Refreshes counts the menu updates applied so far.
-func (t *Tray) Refreshes() int {
+// refreshes counts the menu updates applied so far.
+func (t *Tray) refreshes() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.refreshN

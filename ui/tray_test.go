@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func menuLabels(m *fyne.Menu) []string {
@@ -152,7 +152,7 @@ func TestTrayIconFollowsStateAndUnread(t *testing.T) {
 func TestABurstOfTenThousandChangesCausesABoundedNumberOfTrayRefreshes(t *testing.T) {
 	useLanguage(t, LangEnglish)
 	q := installUIQueue(t)
-	before := runtime.NumGoroutine()
+	testkit.NoLeaks(t)
 	desk := &fakeDesk{}
 	h := newFakeHistory(0)
 	const interval = 20 * time.Millisecond
@@ -193,7 +193,6 @@ func TestABurstOfTenThousandChangesCausesABoundedNumberOfTrayRefreshes(t *testin
 	if icons > 2 {
 		t.Fatalf("icon set %d times; it only changed once", icons)
 	}
-	waitGoroutines(t, before)
 }
 
 func TestTrayCountsDownWhileReconnecting(t *testing.T) {
@@ -209,21 +208,7 @@ func TestTrayCountsDownWhileReconnecting(t *testing.T) {
 		_, _, m, _ := desk.state()
 		return m != nil && m.Items[0].Label == "Reconnecting in 3 s (attempt 2)"
 	})
-	n := tr.Refreshes()
+	n := tr.refreshes()
 	// No new status arrives, yet the menu refreshes itself every Tick.
-	q.until(t, "a countdown refresh", func() bool { return tr.Refreshes() > n })
-}
-
-// waitGoroutines fails unless the goroutine count returns to before.
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // polling a predicate with a deadline, not synchronisation
-	}
+	q.until(t, "a countdown refresh", func() bool { return tr.refreshes() > n })
 }

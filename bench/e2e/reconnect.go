@@ -19,6 +19,7 @@ import (
 	"github.com/tidings-app/tidings/conn"
 	"github.com/tidings-app/tidings/history"
 	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/notifier"
 	"github.com/tidings-app/tidings/proto"
 )
@@ -98,11 +99,11 @@ func benchReconnect(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 	srv.AddUser("rc", password)
 	// Both clients reach the server through a proxy that can also cut
 	// every connection at once, as the server's process dying would.
-	px, err := newCutProxy(addr)
+	px, err := testkit.NewProxy(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer px.cut()
+	defer px.Close()
 	hist, err := history.Open(ctx, history.Config{Path: filepath.Join(dir, "history.db")})
 	if err != nil {
 		t.Fatal(err)
@@ -129,13 +130,13 @@ func benchReconnect(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if err := cl.Login(ctx, account.LoginInput{Server: "http://" + px.addr, Protocol: account.Native, Username: "rc", Password: account.NewSecret(password)}); err != nil {
+	if err := cl.Login(ctx, account.LoginInput{Server: "http://" + px.Addr(), Protocol: account.Native, Username: "rc", Password: account.NewSecret(password)}); err != nil {
 		t.Fatal(err)
 	}
 	base := newConnLog()
 	bctx, stopBase := context.WithCancel(ctx)
 	defer stopBase()
-	go fixedRetry(bctx, func() string { return px.addr }, sessionToken(t, srv, "rc"), base)
+	go fixedRetry(bctx, func() string { return px.Addr() }, sessionToken(t, srv, "rc"), base)
 	if _, ok := app.firstAfter(time.Time{}, 20*time.Second); !ok {
 		t.Fatal("the client did not connect")
 	}
@@ -153,12 +154,12 @@ func benchReconnect(ctx context.Context, t *tb, o opts, sc scale, rep *report) {
 		if kind == restart {
 			srv.Close()
 		} else {
-			px.cut()
+			px.Cut()
 		}
 		time.Sleep(down) // the outage; both clients are retrying
 		if kind == restart {
 			srv = servertest.StartAt(t, filepath.Join(dir, "server"), addr, cfg)
-		} else if err := px.restore(); err != nil {
+		} else if err := px.Restore(); err != nil {
 			t.Fatal(err)
 		}
 		tUp := time.Now()

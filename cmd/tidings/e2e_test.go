@@ -20,6 +20,7 @@ import (
 	"github.com/tidings-app/tidings/assets"
 	"github.com/tidings-app/tidings/internal/desktoptest"
 	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // xdo runs xdotool on the test display.
@@ -32,22 +33,10 @@ func xdo(t *testing.T, env *desktoptest.Env, args ...string) {
 	}
 }
 
-// waitFor polls pred every 50 ms until it holds, or fails the test.
-func waitFor(t *testing.T, within time.Duration, what string, pred func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !pred() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // waitForWindow waits until something is drawn on the screen.
 func waitForWindow(t *testing.T, env *desktoptest.Env) {
 	t.Helper()
-	waitFor(t, 90*time.Second, "a window to be drawn", func() bool {
+	testkit.Eventually(t, "a window to be drawn", func() bool {
 		img, err := env.Screenshot("")
 		return err == nil && desktoptest.Colours(img, 32) >= 16
 	})
@@ -123,7 +112,7 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 	app := startApp(t, env, "--config", cfgPath, "--data", dataDir, "--log-level", "debug")
 	waitForWindow(t, env)
 	item := tray.WaitItem(t, 30*time.Second)
-	waitFor(t, 20*time.Second, "the needs-login tray icon", func() bool { return trayIconName(t, item) == "login" })
+	testkit.Eventually(t, "the needs-login tray icon", func() bool { return trayIconName(t, item) == "login" })
 
 	// Drive the login window as a user would: click each field and type.
 	// The window sits at the top left of the bare Xvfb screen.
@@ -137,13 +126,13 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 
 	key := account.AccountKey("alice", srv.URL)
 	var token string
-	waitFor(t, 20*time.Second, "the token in the keyring", func() bool {
+	testkit.Eventually(t, "the token in the keyring", func() bool {
 		tok, err := keyring.Get(account.AppID, key)
 		token = tok
 		return err == nil && tok != ""
 	})
 	var menu []desktoptest.MenuItem
-	waitFor(t, 20*time.Second, "the tray to say connected", func() bool {
+	testkit.Eventually(t, "the tray to say connected", func() bool {
 		m, err := item.Menu()
 		menu = m
 		_, ok := desktoptest.Find(m, "Connected to "+srv.Addr)
@@ -161,13 +150,13 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 		t.Fatal(err)
 	}
 	defer db.Close()
-	waitFor(t, 10*time.Second, "the message in the history file", func() bool {
+	testkit.Eventually(t, "the message in the history file", func() bool {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM messages WHERE title = 'Deploy finished' AND source = 'ci' AND read = 0`).Scan(&n)
 		return err == nil && n == 1
 	})
 
-	waitFor(t, 10*time.Second, "the message in the tray menu and the unread icon", func() bool {
+	testkit.Eventually(t, "the message in the tray menu and the unread icon", func() bool {
 		m, err := item.Menu()
 		menu = m
 		_, ok := desktoptest.Find(m, "Deploy finished")
@@ -218,7 +207,7 @@ func TestASecondLaunchHandsOverToTheRunningAppAndExits(t *testing.T) {
 	args := []string{"--config", filepath.Join(dir, "config.json"), "--data", dir}
 	first := startApp(t, env, args...)
 	waitForWindow(t, env)
-	waitFor(t, 20*time.Second, "the first instance to listen", func() bool {
+	testkit.Eventually(t, "the first instance to listen", func() bool {
 		return strings.Contains(first.output(), "tidings starting")
 	})
 	second := exec.Command(first.Path)
@@ -236,7 +225,7 @@ func TestASecondLaunchHandsOverToTheRunningAppAndExits(t *testing.T) {
 			t.Fatalf("second launch: %v", err)
 		}
 		t.Logf("second launch handed over and exited after %v", time.Since(start).Round(time.Millisecond))
-	case <-time.After(30 * time.Second):
+	case <-time.After(testkit.Patience()):
 		_ = second.Process.Kill()
 		t.Fatal("the second launch is still running")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/internal/desktoptest"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // parkedLine is what the app logs (debug) when its UI loop parks.
@@ -22,7 +23,7 @@ func startHiddenIdle(t *testing.T) (*appProcess, *desktoptest.TrayItem) {
 	dir := t.TempDir()
 	app := startApp(t, env, "--config", filepath.Join(dir, "config.json"), "--data", dir, "--log-level", "debug", "--hidden")
 	item := tray.WaitItem(t, 30*time.Second)
-	waitFor(t, 30*time.Second, "the idle app to park its UI loop", func() bool {
+	testkit.Eventually(t, "the idle app to park its UI loop", func() bool {
 		return strings.Contains(app.output(), parkedLine)
 	})
 	return app, item
@@ -51,7 +52,7 @@ func waitExit(t *testing.T, app *appProcess, after string) {
 		if app.err != nil {
 			t.Fatalf("the app exited with %v after %s", app.err, after)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(testkit.Patience()):
 		t.Fatalf("the app is still running 20 s after %s", after)
 	}
 }

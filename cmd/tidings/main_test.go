@@ -46,10 +46,11 @@ func startApp(t *testing.T, env *desktoptest.Env, args ...string) *appProcess {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), env.Environ()...)
 	cmd.Env = append(cmd.Env, "TIDINGS_TEST_MAIN=1", "TIDINGS_TEST_ARGS="+strings.Join(args, "\x1f"))
-	// Under -race the app writes race reports to files that checkRaces
-	// reads, instead of failing its exit code: a race inside a library
-	// (fyne.io/systray answering the panel's GetLayout while the menu is
-	// rebuilt) is reported but is not ours to fix; one in our code fails.
+	// Under -race the app writes its race reports to files that checkRaces
+	// reads when it has exited, and judges every one: any race fails the
+	// test except the known upstream ones it lists exactly. The exit code
+	// stays the app's own (exitcode=0), so that a clean Quit is still
+	// checked as one; no report is lost by it.
 	raceDir := t.TempDir()
 	cmd.Env = append(cmd.Env, "GORACE=exitcode=0 log_path="+filepath.Join(raceDir, "race"))
 	logf, err := os.Create(filepath.Join(t.TempDir(), "app.log"))
@@ -122,10 +123,12 @@ func TestVersionFlagPrintsTheVersion(t *testing.T) {
 	}
 }
 
-// checkRaces fails the test for every race report in dir whose racing
-// accesses are in this module's code, and logs the others.
+// checkRaces fails the test for every race report the app wrote to dir,
+// except the known races inside fyne.io/systray listed in upstreamRaces,
+// which are logged with their count.
 func checkRaces(t *testing.T, dir string) {
 	files, _ := filepath.Glob(filepath.Join(dir, "race*"))
+	known := map[string]int{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -133,41 +136,87 @@ func checkRaces(t *testing.T, dir string) {
 			continue
 		}
 		for _, report := range strings.Split(string(data), "WARNING: DATA RACE")[1:] {
-			if ours, where := raceIsOurs(report); ours {
-				t.Errorf("data race in our code at %s:\n%s", where, report)
-			} else {
-				t.Logf("data race inside a library (%s), not in Tidings' code", where)
+			if why, ok := upstreamRace(report); ok {
+				known[why]++
+				continue
 			}
+			t.Errorf("data race in the app:\n%s", report)
 		}
+	}
+	for why, n := range known {
+		t.Logf("%d report(s) of a known race inside fyne.io/systray: %s", n, why)
 	}
 }
 
-// raceIsOurs reports whether one of a race report's racing accesses (the
-// frame right under "Read at"/"Write at") is in this module.
-func raceIsOurs(report string) (bool, string) {
+// upstreamRaces are races between two functions of fyne.io/systray (and
+// the D-Bus encoder it hands its values to), present at the version go.mod
+// pins, that no call of ours can avoid. Each is matched by both racing
+// accesses' innermost frames, exactly: any other race fails, including one
+// in the same library between other functions, or one where our code is the
+// racing access.
+var upstreamRaces = []struct{ a, b, why string }{
+	{"fyne.io/systray.refresh()", "fyne.io/systray.(*tray).GetLayout()",
+		"GetLayout starts a goroutine that calls refresh, which bumps menuVersion under instance.lock while GetLayout reads it under menuLock (systray_menu_unix.go:86-92)"},
+	{"github.com/godbus/dbus/v5.(*encoder).encode()", "fyne.io/systray.argbForImage()",
+		"SetIcon's new pixel buffer is read by the D-Bus reply to the panel's IconPixmap request; the race detector sees no order between them (systray_unix.go:62, godbus prop.Get)"},
+}
+
+// upstreamRace reports whether a race report is one of upstreamRaces.
+func upstreamRace(report string) (string, bool) {
+	top := racingFrames(report)
+	if len(top) != 2 {
+		return "", false
+	}
+	for _, k := range upstreamRaces {
+		if (top[0] == k.a && top[1] == k.b) || (top[0] == k.b && top[1] == k.a) {
+			return k.why, true
+		}
+	}
+	return "", false
+}
+
+// racingFrames returns the innermost frame of each racing access that is
+// not in the runtime or reflect (a D-Bus encoder reads through reflect).
+func racingFrames(report string) []string {
 	lines := strings.Split(report, "\n")
-	var where []string
+	var top []string
 	for i, l := range lines {
 		l = strings.TrimSpace(l)
-		if (strings.HasPrefix(l, "Read at") || strings.HasPrefix(l, "Write at") ||
-			strings.HasPrefix(l, "Previous read at") || strings.HasPrefix(l, "Previous write at")) && i+1 < len(lines) {
-			frame := strings.TrimSpace(lines[i+1])
-			where = append(where, frame)
-			if strings.HasPrefix(frame, "github.com/tidings-app/tidings/") {
-				return true, frame
+		for _, p := range []string{"Read at", "Write at", "Previous read at", "Previous write at"} {
+			if !strings.HasPrefix(l, p) {
+				continue
+			}
+			for j := i + 1; j < len(lines) && strings.TrimSpace(lines[j]) != ""; j += 2 { // a frame, then its file:line
+				f := strings.TrimSpace(lines[j])
+				if !strings.HasPrefix(f, "reflect.") && !strings.HasPrefix(f, "runtime.") {
+					top = append(top, f)
+					break
+				}
 			}
 		}
 	}
-	return false, strings.Join(where, " vs ")
+	return top
 }
 
-func TestRaceReportsAreTriagedByTheRacingFrames(t *testing.T) {
-	lib := "\nWrite at 0x1 by goroutine 1:\n  fyne.io/systray.refresh()\n      /x.go:1\n\nPrevious read at 0x1 by goroutine 2:\n  fyne.io/systray.(*tray).GetLayout()\n"
-	ours := "\nWrite at 0x1 by goroutine 1:\n  github.com/tidings-app/tidings/client.(*Client).handle()\n\nPrevious read at 0x1 by goroutine 2:\n  fyne.io/systray.refresh()\n"
-	if is, _ := raceIsOurs(lib); is {
-		t.Error("a race between two library frames was taken for ours")
+func TestOnlyTheListedSystrayRacesAreToleratedAndOnlyByBothFrames(t *testing.T) {
+	report := func(a, b string) string {
+		return "\nWrite at 0x1 by goroutine 1:\n  " + a + "\n      /x.go:1\n\nPrevious read at 0x1 by goroutine 2:\n  " + b + "\n      /y.go:2\n"
 	}
-	if is, where := raceIsOurs(ours); !is || !strings.Contains(where, "client") {
-		t.Errorf("a race with our frame was not caught (%q)", where)
+	for _, tc := range []struct {
+		name   string
+		report string
+		known  bool
+	}{
+		{"the GetLayout race", report("fyne.io/systray.refresh()", "fyne.io/systray.(*tray).GetLayout()"), true},
+		{"the same pair the other way round", report("fyne.io/systray.(*tray).GetLayout()", "fyne.io/systray.refresh()"), true},
+		{"the icon race", report("fyne.io/systray.argbForImage()", "github.com/godbus/dbus/v5.(*encoder).encode()"), true},
+		{"our code against systray", report("github.com/tidings-app/tidings/ui.(*Tray).refresh()", "fyne.io/systray.refresh()"), false},
+		{"another pair inside systray", report("fyne.io/systray.SetTitle()", "fyne.io/systray.refresh()"), false},
+		{"one access only", "\nWrite at 0x1 by goroutine 1:\n  fyne.io/systray.refresh()\n", false},
+		{"the icon race read through reflect", "\nRead at 0x1 by goroutine 1:\n  reflect.Value.Uint()\n      /r.go:1\n  github.com/godbus/dbus/v5.(*encoder).encode()\n      /e.go:2\n\nPrevious write at 0x1 by main goroutine:\n  fyne.io/systray.argbForImage()\n      /s.go:3\n", true},
+	} {
+		if _, got := upstreamRace(tc.report); got != tc.known {
+			t.Errorf("%s: tolerated %v, want %v", tc.name, got, tc.known)
+		}
 	}
 }

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 // unit is one real-world second in the scaled tests.
@@ -41,7 +44,6 @@ func remember(token string) {
 // TestMain checks, after every test, that no client token reached a log
 // line and that no goroutine was left behind.
 func TestMain(m *testing.M) {
-	base := runtime.NumGoroutine()
 	code := m.Run()
 	logs.Lock()
 	text := logs.String()
@@ -53,23 +55,22 @@ func TestMain(m *testing.M) {
 	}
 	fmt.Printf("secret hygiene: %d tokens, 0 found in %d bytes of debug logs\n", len(logs.tokens), len(text))
 	logs.Unlock()
-	if code == 0 && !waitUntil(2*time.Second, func() bool { return runtime.NumGoroutine() <= base+2 }) {
-		// +2: net/http's idle connection reapers of http.DefaultClient
-		fmt.Printf("FAIL: goroutines %d, baseline %d\n", runtime.NumGoroutine(), base)
-		code = 1
+	if code == 0 {
+		// http.DefaultClient's idle connections close on their own
+		http.DefaultClient.CloseIdleConnections()
+		if err := testkit.FindLeaks(goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop")); err != nil {
+			fmt.Printf("FAIL: goroutines left behind: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
 
+// waitUntil polls pred until it holds or the guard of timeout passes
+// (testkit.Guard: a minute unless the run is timed).
 func waitUntil(timeout time.Duration, pred func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !pred() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond) // polling a predicate with a deadline
-	}
-	return true
+	return testkit.WaitUntil(testkit.Guard(timeout), pred)
 }
 
 // pause paces a scenario (how long a fault lasts); never synchronisation.
