@@ -23,6 +23,11 @@ const ConfigVersion = 1
 type Config struct {
 	Version  int       `json:"version"`
 	Accounts []Account `json:"accounts"`
+	// Resume is the key of the account to connect at start: the one the
+	// user logged in to last. Logging out of it empties it, and then
+	// nothing is resumed. A file written before this field existed resumes
+	// its last account (the most recently added).
+	Resume string `json:"resume"`
 	// Options are other components' settings (notifications, history…),
 	// string-valued so this package need not know them.
 	Options map[string]string `json:"options,omitempty"`
@@ -86,6 +91,27 @@ func (c *Config) Find(key string) (Account, bool) {
 		}
 	}
 	return Account{}, false
+}
+
+// Resumable is the account to connect at start, if any: the one the user
+// logged in to last and has not logged out of.
+func (c *Config) Resumable() (Account, bool) {
+	if c.Resume == "" {
+		return Account{}, false
+	}
+	return c.Find(c.Resume)
+}
+
+// Latest is the account to prefill the login form with: the resumable one,
+// else the one added last.
+func (c *Config) Latest() (Account, bool) {
+	if a, ok := c.Resumable(); ok {
+		return a, true
+	}
+	if len(c.Accounts) == 0 {
+		return Account{}, false
+	}
+	return c.Accounts[len(c.Accounts)-1], true
 }
 
 // Upsert adds a, or replaces the account with the same key.
@@ -185,6 +211,9 @@ func decodeConfig(data []byte) (Config, error) {
 	}
 	if cfg.Accounts == nil {
 		cfg.Accounts = []Account{}
+	}
+	if _, ok := doc["resume"]; !ok && len(cfg.Accounts) > 0 {
+		cfg.Resume = cfg.Accounts[len(cfg.Accounts)-1].Key()
 	}
 	seen := map[string]bool{}
 	for i, a := range cfg.Accounts {

@@ -114,6 +114,7 @@ func TestAnUnversionedDraftFileIsMigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Version: 1, Accounts: []Account{{Server: "https://push.example.com", Protocol: Gotify, Username: "alice"}}, Options: map[string]string{"a": "b"}}
+	want.Resume = want.Accounts[0].Key() // its one account is resumed, as before
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("got %+v", cfg)
 	}
@@ -195,4 +196,37 @@ func normalizeNil(c Config) Config {
 		}
 	}
 	return c
+}
+
+func TestTheResumeAccountFollowsLoginsAndAFileWithoutItResumesItsLastAccount(t *testing.T) {
+	a := Account{Server: "https://a.example", Protocol: Native, Username: "anna"}
+	for _, tc := range []struct {
+		name, file string
+		want       string // username resumed, "" for none
+		latest     string
+	}{
+		{"a version 1 file from before the field resumes its last account",
+			`{"version":1,"accounts":[{"server":"https://a.example","protocol":"tidings","username":"anna"},{"server":"https://b.example","protocol":"gotify","username":"bert"}]}`, "bert", "bert"},
+		{"an empty resume means logged out",
+			`{"version":1,"resume":"","accounts":[{"server":"https://a.example","protocol":"tidings","username":"anna"}]}`, "", "anna"},
+		{"resume names the account",
+			`{"version":1,"resume":"` + a.Key() + `","accounts":[{"server":"https://a.example","protocol":"tidings","username":"anna"},{"server":"https://b.example","protocol":"gotify","username":"bert"}]}`, "anna", "anna"},
+		{"a resume naming no account resumes none",
+			`{"version":1,"resume":"nobody@x","accounts":[{"server":"https://a.example","protocol":"tidings","username":"anna"}]}`, "", "anna"},
+		{"no accounts", `{"version":1,"accounts":[]}`, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := DecodeConfig([]byte(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := cfg.Resumable()
+			if ok != (tc.want != "") || got.Username != tc.want {
+				t.Fatalf("Resumable = %q %v, want %q", got.Username, ok, tc.want)
+			}
+			if l, _ := cfg.Latest(); l.Username != tc.latest {
+				t.Fatalf("Latest = %q, want %q", l.Username, tc.latest)
+			}
+		})
+	}
 }

@@ -130,6 +130,7 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 		m.cfg.Logger.Warn("settings file unreadable; starting from defaults", "path", m.cfg.ConfigPath, "err", err)
 	}
 	cfg.Upsert(acct)
+	cfg.Resume = acct.Key()
 	if err := SaveConfig(m.cfg.ConfigPath, cfg); err != nil {
 		return acct, err
 	}
@@ -209,6 +210,9 @@ func (m *Manager) Logout(ctx context.Context, acct Account, opts LogoutOptions) 
 	m.mu.Lock()
 	cfg, err := LoadConfig(m.cfg.ConfigPath)
 	if err == nil {
+		if cfg.Resume == key {
+			cfg.Resume = "" // a logged-out account is never resumed
+		}
 		if opts.Forget {
 			cfg.Remove(key)
 		} else if a, ok := cfg.Find(key); ok {

@@ -252,3 +252,49 @@ func TestResumeWithoutAnAccountAsksForLogin(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNeedsLogin", err)
 	}
 }
+
+// Issue 19.1: every login used to append to the settings file and Resume
+// took the first account, so after logging in to A and then B a restart
+// connected to A. Resume takes the account logged in to last, and never
+// one the user logged out of.
+func TestResumeConnectsTheAccountLoggedInToLastAndNeverALoggedOutOne(t *testing.T) {
+	desktoptest.Require(t)
+	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
+	srv.AddUser("anna", "pw-anna-123")
+	srv.AddUser("bert", "pw-bert-123")
+	pub := srv.Publisher()
+	dir := t.TempDir()
+	login := func(r *rig, user string) {
+		t.Helper()
+		if err := r.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
+			Username: user, Password: account.NewSecret("pw-" + user + "-123")}); err != nil {
+			t.Fatal(err)
+		}
+		r.waitState(conn.StateConnected)
+	}
+	first := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	login(first, "anna")
+	login(first, "bert") // without logging out of anna
+	first.close()
+
+	second := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	if err := second.c.Resume(context.Background()); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	second.waitState(conn.StateConnected)
+	if acct, _ := second.c.Account(); acct.Username != "bert" {
+		t.Fatalf("resumed %q, want bert, the account logged in to last", acct.Username)
+	}
+	srv.Send(pub, servertest.Message{To: "bert", Title: "for bert", Body: "b"})
+	testkit.Eventually(t, "bert's message stored", func() bool { return count(t, second.hist) == 1 })
+	if err := second.c.Logout(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	second.close()
+
+	third := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	if err := third.c.Resume(context.Background()); !errors.Is(err, ErrNeedsLogin) {
+		acct, _ := third.c.Account()
+		t.Fatalf("after logging out of bert, Resume = %v (account %q), want ErrNeedsLogin", err, acct.Username)
+	}
+}

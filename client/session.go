@@ -9,17 +9,18 @@ import (
 	"github.com/tidings-app/tidings/conn"
 )
 
-// Resume connects with the account saved by an earlier login and the token
-// the keyring holds for it. ErrNeedsLogin means: show the login window.
+// Resume connects with the account the user logged in to last (and has not
+// logged out of) and the token the keyring holds for it. ErrNeedsLogin
+// means: show the login window.
 func (c *Client) Resume(ctx context.Context) error {
 	cfg, err := account.LoadConfig(c.cfg.Accounts.ConfigPath())
 	if err != nil && len(cfg.Accounts) == 0 {
 		c.log.Warn("cannot read the settings file", "err", err)
 	}
-	if len(cfg.Accounts) == 0 {
+	acct, ok := cfg.Resumable()
+	if !ok {
 		return ErrNeedsLogin
 	}
-	acct := cfg.Accounts[0]
 	tok, err := c.cfg.Accounts.Token(ctx, acct)
 	if err != nil {
 		c.setAccount(acct)

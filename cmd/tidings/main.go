@@ -159,7 +159,7 @@ func run(args []string) int {
 
 	defaults := ui.LoginRequest{Protocol: ui.ProtocolTidings, Remember: true}
 	if cfg, _ := account.LoadConfig(o.config); len(cfg.Accounts) > 0 {
-		acct := cfg.Accounts[0]
+		acct, _ := cfg.Latest()
 		defaults = ui.LoginRequest{URL: acct.Server, Protocol: ui.Protocol(acct.Protocol), User: acct.Username, Topics: acct.Topics, Remember: true}
 	}
 	host, stopTray := trayHost(a, log)
