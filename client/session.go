@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/conn"
@@ -105,7 +108,18 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 		c.cfg.Tune(&ccfg)
 	}
 	var sup *conn.Supervisor // set before Start, so the sink sees it
-	ccfg.Sink = func(e conn.Event) { c.handle(sup, acct, e) }
+	// An ntfy account with no resume point yet (a fresh login, nothing
+	// received) records the time of its first connection, so that what is
+	// published while the app is closed is fetched at the next start
+	// (ntfy takes since=<unix seconds>).
+	needStart := last == "" && acct.Protocol == account.Ntfy
+	var started atomic.Bool
+	ccfg.Sink = func(e conn.Event) {
+		if needStart && e.Kind == conn.EventState && e.Status.State == conn.StateConnected && started.CompareAndSwap(false, true) {
+			c.recordStart(acct.Key(), e.Status.Since)
+		}
+		c.handle(sup, acct, e)
+	}
 	sup, err = conn.New(ccfg)
 	if err != nil {
 		return err
@@ -154,6 +168,18 @@ func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Even
 		}
 		c.cfg.OnStatus(e.Status)
 	}
+}
+
+// recordStart stores at as server's resume point unless it has one. It
+// runs off the sink's goroutine (the sink must not block on the disk).
+func (c *Client) recordStart(server string, at time.Time) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := c.cfg.History.SetResumePoint(c.ctx, server, strconv.FormatInt(at.Unix(), 10)); err != nil {
+			c.log.Warn("cannot record where to resume", "account", server, "err", err)
+		}
+	}()
 }
 
 // recentIDs is how many stored ids seed the connection's repeat filter.

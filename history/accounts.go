@@ -4,18 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 )
 
-// LastID returns the id of the message stored last for server, "" when
-// there is none. The connection resumes after it (since=) at start, so
-// nothing sent while the app was closed is missed. Messages arrive in
-// delivery order, so the newest row is the last one delivered — for
-// protocols with ordered ids and for ntfy's random ones alike.
+// LastID returns server's resume point: the id of the message stored last
+// for it, or the position SetResumePoint recorded before any message came;
+// "" when there is none. The connection resumes after it (since=) at start,
+// so nothing sent while the app was closed is missed. It is kept apart from
+// the rows (schema 4): a cleared or pruned history keeps its position, and
+// it only moves when a message is durably stored. Messages arrive in
+// delivery order, so the last stored is the last delivered — for protocols
+// with ordered ids and for ntfy's random ones alike.
 func (s *Store) LastID(ctx context.Context, server string) (string, error) {
 	var id string
 	err := s.db.QueryRowContext(ctx,
-		`SELECT msg_id FROM messages WHERE server = ? ORDER BY seq DESC LIMIT 1`, server).Scan(&id)
+		`SELECT point FROM resume_points WHERE server = ?`, server).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -23,6 +27,21 @@ func (s *Store) LastID(ctx context.Context, server string) (string, error) {
 		return "", s.fail("last id", err)
 	}
 	return id, nil
+}
+
+// SetResumePoint records where server's connection may resume when no
+// message was ever stored for it (ntfy: the Unix time of the first
+// connection, which it accepts as since=). It never moves an existing
+// resume point.
+func (s *Store) SetResumePoint(ctx context.Context, server, point string) error {
+	if server == "" || point == "" || len(server) > s.cfg.MaxKeyBytes || len(point) > s.cfg.MaxKeyBytes {
+		return fmt.Errorf("%w: empty or oversized server or resume point", ErrInvalid)
+	}
+	return s.write(ctx, "resume point", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO resume_points (server, point) VALUES (?, ?) ON CONFLICT (server) DO NOTHING`, server, point)
+		return err
+	})
 }
 
 // Sources returns the distinct message sources, sorted, for the settings

@@ -2,8 +2,11 @@ package history
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
+
+	"github.com/tidings-app/tidings/conn"
 )
 
 func TestLastIDIsTheMessageStoredLastForThatServer(t *testing.T) {
@@ -74,5 +77,53 @@ func TestRecentIDsAreTheLastStoredOldestFirst(t *testing.T) {
 	}
 	if got, _ := s.RecentIDs(ctx, "nobody", 3); len(got) != 0 {
 		t.Fatalf("unknown server: %v", got)
+	}
+}
+
+// Issue 19.3/19.4: the resume point lives apart from the rows. It moves
+// only with a stored message, survives "Clear all", retention and deletes,
+// and a position recorded before any message never overrides one.
+func TestTheResumePointMovesOnlyWithStoredMessagesAndSurvivesClearingTheHistory(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, testConfig(t))
+	point := func(want string) {
+		t.Helper()
+		if got, err := s.LastID(ctx, "s1"); err != nil || got != want {
+			t.Fatalf("resume point = %q, %v; want %q", got, err, want)
+		}
+	}
+	point("")
+	if err := s.SetResumePoint(ctx, "s1", "1733472000"); err != nil {
+		t.Fatal(err)
+	}
+	point("1733472000")
+	if err := s.SetResumePoint(ctx, "s1", "1733479999"); err != nil {
+		t.Fatal(err)
+	}
+	point("1733472000") // never moved by a later start
+	if _, err := s.InsertBatch(ctx, []conn.Message{msg("a1", 1), msg("a2", 2)}); err != nil {
+		t.Fatal(err)
+	}
+	point("a2")
+	if ok, err := s.Insert(ctx, msg("a1", 3)); ok || err != nil { // a repeat: not stored, no move
+		t.Fatalf("repeat insert = %v, %v", ok, err)
+	}
+	point("a2")
+	if err := s.SetResumePoint(ctx, "s1", "1733479999"); err != nil {
+		t.Fatal(err)
+	}
+	point("a2")
+	if _, err := s.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx); n != 0 {
+		t.Fatalf("%d rows after Clear", n)
+	}
+	point("a2") // "Clear all" must not send the next start back to since=0
+	if got, _ := s.LastID(ctx, "s2"); got != "" {
+		t.Fatalf("another account's resume point = %q, want none", got)
+	}
+	if err := s.SetResumePoint(ctx, "", "x"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty server: %v, want ErrInvalid", err)
 	}
 }

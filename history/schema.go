@@ -82,6 +82,22 @@ var migrations = []string{
 		INSERT INTO unread_counts (source, n) SELECT new.source, 1 WHERE new.read = 0
 		ON CONFLICT (source) DO UPDATE SET n = n + 1;
 	END;`,
+
+	// 4: the resume point of each account, apart from the message rows: the
+	// id of the last message stored for it (set by a trigger in the same
+	// transaction as the row, so it never runs ahead of what is on disk),
+	// or a position recorded before any message came (SetResumePoint).
+	// Deleting rows (Clear, retention, Delete) leaves it where it is.
+	`CREATE TABLE resume_points (
+		server TEXT PRIMARY KEY,
+		point  TEXT NOT NULL
+	) WITHOUT ROWID;
+	INSERT INTO resume_points (server, point)
+		SELECT server, msg_id FROM messages WHERE seq IN (SELECT max(seq) FROM messages GROUP BY server);
+	CREATE TRIGGER resume_points_insert AFTER INSERT ON messages BEGIN
+		INSERT INTO resume_points (server, point) VALUES (new.server, new.msg_id)
+		ON CONFLICT (server) DO UPDATE SET point = excluded.point;
+	END;`,
 }
 
 // latestSchema is the version Open migrates every database to.

@@ -64,6 +64,13 @@ func TestMigrationsBringEveryEarlierVersionToTheCurrentOneKeepingMessages(t *tes
 			if got, _ := s.Search(ctx, "upgrades", 0, 0); len(got) != rows {
 				t.Fatalf("search finds %d old messages, want %d", len(got), rows)
 			}
+			wantPoint := ""
+			if rows > 0 {
+				wantPoint = "old2" // the last row a pre-4 database holds
+			}
+			if p, err := s.LastID(ctx, "s1"); err != nil || p != wantPoint {
+				t.Fatalf("resume point after migration = %q, %v; want %q", p, err, wantPoint)
+			}
 			if ok, err := s.Insert(ctx, msg("new", 9)); !ok || err != nil {
 				t.Fatalf("Insert after migration = %v, %v", ok, err)
 			}
