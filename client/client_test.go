@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,15 +24,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(desktoptest.Main(m, desktoptest.Needs{Keyring: true})) }
 
-// logBuf is a concurrency-safe log sink the tests grep.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // rig is one Tidings client over a real keyring, a real history file and a
 // notifier, with its config and data in the private desktop.
 type rig struct {
@@ -42,14 +31,14 @@ type rig struct {
 	c      *Client
 	hist   *history.Store
 	mgr    *account.Manager
-	logs   *logBuf
+	logs   *testkit.Buffer
 	states chan conn.Status
 	dir    string
 }
 
 func newRig(t *testing.T, dir string, n notifier.Notifier) *rig {
 	t.Helper()
-	logs := &logBuf{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	hist, err := history.Open(context.Background(), history.Config{Path: filepath.Join(dir, "data", history.FileName), Logger: log})
 	if err != nil {

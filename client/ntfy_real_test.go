@@ -1,0 +1,141 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-app/tidings/account"
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/internal/desktoptest"
+	"github.com/tidings-app/tidings/internal/testkit"
+	"github.com/tidings-app/tidings/notifier"
+)
+
+// realNtfy is a real ntfy server (the binary TIDINGS_NTFY names) on a
+// loopback port, with an auth file that lets one user read and write.
+type realNtfy struct {
+	url, user, pass string
+}
+
+// startRealNtfy skips the test, saying why, when TIDINGS_NTFY is unset:
+// ntfy is not on the Go module proxy, so no test can build it.
+func startRealNtfy(t *testing.T) *realNtfy {
+	t.Helper()
+	bin := os.Getenv("TIDINGS_NTFY")
+	if bin == "" {
+		t.Skip("TIDINGS_NTFY is not set: point it at an ntfy server binary (2.13+) to run this test against the real server")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	auth := filepath.Join(dir, "user.db")
+	authArgs := []string{"--auth-file", auth, "--auth-default-access", "deny-all"}
+	srv := exec.Command(bin, append([]string{"serve", "--listen-http", addr, "--base-url", "http://" + addr,
+		"--cache-file", filepath.Join(dir, "cache.db"), "--cache-duration", "12h"}, authArgs...)...)
+	out := &testkit.Buffer{}
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+		if t.Failed() {
+			t.Logf("ntfy:\n%s", out)
+		}
+	})
+	testkit.Eventually(t, "ntfy to answer", func() bool {
+		resp, err := http.Get("http://" + addr + "/v1/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		_, serr := os.Stat(auth)
+		return err == nil && serr == nil
+	})
+	n := &realNtfy{url: "http://" + addr, user: "tina", pass: "pw-tina-123"}
+	for _, args := range [][]string{append(append([]string{"user"}, authArgs...), "add", n.user),
+		append(append([]string{"access"}, authArgs...), n.user, "alerts", "rw")} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "NTFY_PASSWORD="+n.pass)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ntfy %v: %v: %s", args, err, b)
+		}
+	}
+	return n
+}
+
+func (n *realNtfy) publish(t *testing.T, topic, text string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, n.url+"/"+topic, strings.NewReader(text))
+	req.SetBasicAuth(n.user, n.pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+}
+
+// Issue 19.4, against the real ntfy: log in, receive nothing, quit,
+// publish, start: the message arrives (the first dial of a run used to
+// send no since=). Then "Clear all", quit, publish, start: it arrives too,
+// and nothing from before the clear pops up again.
+func TestRealNtfyMessagesPublishedWhileClosedArriveWithAnEmptyOrClearedHistory(t *testing.T) {
+	desktoptest.Require(t)
+	n := startRealNtfy(t)
+	dir := t.TempDir()
+	first := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	if err := first.c.Login(context.Background(), account.LoginInput{Server: n.url, Protocol: account.Ntfy,
+		Username: n.user, Password: account.NewSecret(n.pass), Topics: []string{"alerts"}, AllowInsecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(conn.StateConnected)
+	key := first.c.acct.Key()
+	testkit.Eventually(t, "the first connection's time recorded", func() bool {
+		p, _ := first.hist.LastID(context.Background(), key)
+		return p != ""
+	})
+	first.close()
+	// ntfy's since=<seconds> takes messages of that second on: step past it.
+	time.Sleep(1100 * time.Millisecond)
+	n.publish(t, "alerts", "sent while closed")
+
+	second := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	if err := second.c.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second.waitState(conn.StateConnected)
+	testkit.Eventually(t, "the message sent while closed stored", func() bool { return count(t, second.hist) == 1 })
+	if _, err := second.hist.Clear(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second.close()
+	n.publish(t, "alerts", "sent after clear all")
+
+	rec := testkit.NewRecorder[notifier.Popup]()
+	third := newRig(t, dir, rec)
+	if err := third.c.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	third.waitState(conn.StateConnected)
+	testkit.Eventually(t, "the message sent after the clear stored", func() bool { return count(t, third.hist) >= 1 })
+	n.publish(t, "alerts", "live")
+	testkit.Eventually(t, "the live message stored", func() bool { return count(t, third.hist) >= 2 })
+	if got := count(t, third.hist); got != 2 {
+		t.Fatalf("%d messages after the clear, want 2: the cleared one came back (%s)", got, fmt.Sprint(rec.Popups()))
+	}
+}
