@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/conn"
@@ -47,6 +48,16 @@ type Config struct {
 	// OnStatus receives every connection state change, in order. Called
 	// from any goroutine; must not block.
 	OnStatus func(conn.Status)
+	// OnStorage hears that history cannot be written (err) and, later, that
+	// it can again (nil): the tray says so meanwhile. Called from the
+	// pipeline's goroutine; must not block.
+	OnStorage func(err error)
+	// StorageNotice is the popup shown once when history stops being
+	// writable, in the user's language (default: English).
+	StorageNotice Notice
+	// StoreRetry is how often messages that could not be saved are written
+	// again (default DefaultStoreRetry).
+	StoreRetry time.Duration
 	// Tune adjusts each connection's config before it starts (tests scale
 	// durations down; the app leaves it nil).
 	Tune func(*conn.Config)
@@ -106,7 +117,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client: notifier: %w", err)
 	}
 	c.disp = disp
-	c.pipe = newPipeline(cfg.History, disp, c.log)
+	c.pipe = newPipeline(cfg.History, disp, c.log, cfg.StoreRetry, c.storageProblem)
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.pipe.run(c.ctx) }()
 	c.reofferUnnotified()
@@ -122,6 +133,31 @@ func New(cfg Config) (*Client, error) {
 		}()
 	}
 	return c, nil
+}
+
+// Notice is a popup from Tidings itself.
+type Notice struct{ Title, Body string }
+
+var defaultStorageNotice = Notice{
+	Title: "Messages are not being saved",
+	Body: "Tidings cannot write its history: the disk may be full or the folder read-only. " +
+		"Messages still pop up and are saved as soon as writing works again. Free some space to fix it.",
+}
+
+// storageProblem tells the user, once per episode, that messages are not
+// being saved (a popup and, through OnStorage, the tray), and that it is
+// over.
+func (c *Client) storageProblem(err error) {
+	if err != nil {
+		n := c.cfg.StorageNotice
+		if n.Title == "" {
+			n = defaultStorageNotice
+		}
+		c.disp.Notice(n.Title, n.Body)
+	}
+	if c.cfg.OnStorage != nil {
+		c.cfg.OnStorage(err)
+	}
 }
 
 // reofferUnnotified hands the dispatcher what history stored but never

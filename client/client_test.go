@@ -36,7 +36,8 @@ type rig struct {
 	dir    string
 }
 
-func newRig(t *testing.T, dir string, n notifier.Notifier) *rig {
+// newRig starts a client; opts adjust its Config before New.
+func newRig(t *testing.T, dir string, n notifier.Notifier, opts ...func(*Config)) *rig {
 	t.Helper()
 	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -49,7 +50,7 @@ func newRig(t *testing.T, dir string, n notifier.Notifier) *rig {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, hist: hist, mgr: mgr, logs: logs, states: make(chan conn.Status, 1000), dir: dir}
-	c, err := New(Config{
+	cfg := Config{
 		Accounts: mgr, History: hist, Notifier: n, Logger: log,
 		OnStatus: func(s conn.Status) {
 			select {
@@ -69,7 +70,11 @@ func newRig(t *testing.T, dir string, n notifier.Notifier) *rig {
 			dc.CatchUpMaxWait = 500 * time.Millisecond
 		},
 		WakeWatchers: []conn.WakeWatcher{},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

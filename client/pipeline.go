@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tidings-app/tidings/conn"
 	"github.com/tidings-app/tidings/history"
@@ -14,23 +15,48 @@ import (
 // batchMax bounds one history transaction.
 const batchMax = 512
 
+// Defaults of the pipeline's retry after a failed write.
+const (
+	DefaultStoreRetry = 5 * time.Second
+	// maxUnsaved bounds what is kept in memory while history cannot be
+	// written. Past it the oldest are dropped from memory only: the resume
+	// point did not move past them, so the next start fetches them again.
+	maxUnsaved = 100_000
+)
+
 // pipeline moves messages from the connection's sink into history and then
 // to the notifier. push never blocks and never drops: the queue is a slice
 // that grows with a burst (a message is a few hundred bytes; a burst of
 // 10 000 is a few MB for the moment it takes the worker to store it). The
 // worker stores in batches, so a burst costs a few transactions.
+//
+// When history cannot be written (a full disk, a read-only directory), the
+// messages still pop up (the user hears about everything) and are kept in
+// memory and written again every retry until it works; the resume point
+// lives in history, so it does not move past them, and a restart before
+// the disk recovers fetches them from the server again. onProblem hears
+// the first failure and the recovery (nil), once each.
 type pipeline struct {
-	store *history.Store
-	disp  *notifier.Dispatcher
-	log   *slog.Logger
+	store     *history.Store
+	disp      *notifier.Dispatcher
+	log       *slog.Logger
+	retry     time.Duration
+	onProblem func(error)
 
-	mu    sync.Mutex
-	queue []conn.Message
-	wake  chan struct{} // 1-buffered: "the queue is not empty"
+	mu      sync.Mutex
+	queue   []conn.Message
+	unsaved []conn.Message // shown, not yet stored; only the worker touches it
+	wake    chan struct{}  // 1-buffered: "the queue is not empty"
 }
 
-func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logger) *pipeline {
-	return &pipeline{store: store, disp: disp, log: log, wake: make(chan struct{}, 1)}
+func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logger, retry time.Duration, onProblem func(error)) *pipeline {
+	if retry <= 0 {
+		retry = DefaultStoreRetry
+	}
+	if onProblem == nil {
+		onProblem = func(error) {}
+	}
+	return &pipeline{store: store, disp: disp, log: log, retry: retry, onProblem: onProblem, wake: make(chan struct{}, 1)}
 }
 
 // push queues a message. It never blocks.
@@ -60,13 +86,23 @@ func (p *pipeline) take() []conn.Message {
 	return batch
 }
 
-// run stores and dispatches until ctx ends.
+// run stores and dispatches until ctx ends, retrying unsaved messages
+// every p.retry.
 func (p *pipeline) run(ctx context.Context) {
+	timer := time.NewTimer(p.retry)
+	defer timer.Stop()
 	for {
+		var retry <-chan time.Time
+		if len(p.unsaved) > 0 {
+			timer.Reset(p.retry)
+			retry = timer.C
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
+		case <-retry:
+			p.saveUnsaved(ctx)
 		}
 		for batch := p.take(); batch != nil; batch = p.take() {
 			p.store1(ctx, batch)
@@ -74,22 +110,28 @@ func (p *pipeline) run(ctx context.Context) {
 	}
 }
 
-// drain stores what is still queued (after the connection stopped).
+// drain stores what is still queued (after the connection stopped), and
+// tries once more what could not be saved.
 func (p *pipeline) drain(ctx context.Context) {
 	for batch := p.take(); batch != nil; batch = p.take() {
 		p.store1(ctx, batch)
+	}
+	p.saveUnsaved(ctx)
+	if n := len(p.unsaved); n > 0 {
+		p.log.Error("quitting with messages that could not be saved; the next start fetches them again", "count", n)
 	}
 }
 
 // store1 inserts a batch and dispatches the messages history did not have.
 // They are dispatched as soon as the insert knows which are new, while its
-// commit waits for the disk, so a popup does not wait for the fsync. If
-// the store fails before that point, the messages still pop up (the user
-// is told now; the history will miss them, which the log says) rather than
-// vanish; if the commit fails after it, they have popped up already and the
-// history misses them (a restart's catch-up from the last stored id asks
-// the server for them again).
+// commit waits for the disk, so a popup does not wait for the fsync. While
+// earlier messages wait to be saved, a batch joins them (in order) after
+// popping up.
 func (p *pipeline) store1(ctx context.Context, batch []conn.Message) {
+	if len(p.unsaved) > 0 {
+		p.showUnsaved(batch)
+		return
+	}
 	dispatched := false
 	_, err := p.store.InsertBatchThen(ctx, batch, func(stored []bool) {
 		dispatched = true
@@ -101,17 +143,68 @@ func (p *pipeline) store1(ctx context.Context, batch []conn.Message) {
 	})
 	switch {
 	case err == nil:
-	case dispatched:
-		p.log.Error("cannot store messages in history after showing them", "count", len(batch), "err", err)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) && !dispatched:
 		// shutting down mid-batch: drain stores it with a fresh context
 		p.mu.Lock()
 		p.queue = append(batch, p.queue...)
 		p.mu.Unlock()
-	default:
-		p.log.Error("cannot store messages in history; showing them anyway", "count", len(batch), "err", err)
+	case errors.Is(err, history.ErrInvalid) && !dispatched:
+		// nothing in it can ever be stored: show it, do not retry
+		p.log.Error("messages history refuses; showing them", "count", len(batch), "err", err)
 		for _, m := range batch {
 			p.disp.Dispatch(m)
 		}
+	case dispatched:
+		// the commit failed after the popups: keep them to save again
+		p.log.Error("cannot store messages in history after showing them; retrying", "count", len(batch), "err", err)
+		p.keepUnsaved(batch)
+		p.onProblem(err)
+	default:
+		p.log.Error("cannot store messages in history; showing them and retrying", "count", len(batch), "err", err)
+		p.showUnsaved(batch)
+		p.onProblem(err)
 	}
+}
+
+// showUnsaved pops batch up and keeps it to save later.
+func (p *pipeline) showUnsaved(batch []conn.Message) {
+	for _, m := range batch {
+		p.disp.Dispatch(m)
+	}
+	p.keepUnsaved(batch)
+}
+
+func (p *pipeline) keepUnsaved(batch []conn.Message) {
+	p.unsaved = append(p.unsaved, batch...)
+	if over := len(p.unsaved) - maxUnsaved; over > 0 {
+		p.log.Error("too many messages waiting to be saved; the oldest wait for the next start's catch-up", "dropped", over)
+		p.unsaved = append([]conn.Message(nil), p.unsaved[over:]...)
+	}
+}
+
+// saveUnsaved writes what could not be saved before, in batches, without
+// popping anything up again (all of it was shown), and marks it notified.
+func (p *pipeline) saveUnsaved(ctx context.Context) {
+	if len(p.unsaved) == 0 {
+		return
+	}
+	for len(p.unsaved) > 0 {
+		n := min(len(p.unsaved), batchMax)
+		batch := p.unsaved[:n]
+		if _, err := p.store.InsertBatch(ctx, batch); err != nil && !errors.Is(err, history.ErrInvalid) {
+			p.log.Warn("still cannot store messages in history", "waiting", len(p.unsaved), "err", err)
+			return
+		}
+		keys := make([]history.Key, len(batch))
+		for i, m := range batch {
+			keys[i] = history.Key{Server: m.Server, ID: m.ID}
+		}
+		if err := p.store.MarkNotified(ctx, keys...); err != nil {
+			p.log.Warn("cannot mark saved messages notified", "err", err)
+		}
+		p.unsaved = p.unsaved[n:]
+	}
+	p.unsaved = nil
+	p.log.Info("history writable again; every waiting message is saved")
+	p.onProblem(nil)
 }

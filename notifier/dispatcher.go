@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/notifier/sanitize"
 )
 
 // Config configures a Dispatcher. Zero fields get the defaults of
@@ -115,9 +116,10 @@ type Dispatcher struct {
 	done   chan struct{}
 	closed atomic.Bool
 
-	mu     sync.Mutex
-	policy Policy
-	links  []linkEvent
+	mu      sync.Mutex
+	policy  Policy
+	links   []linkEvent
+	notices []Popup
 
 	shown, suppressed, merged, dropped, failed atomic.Uint64
 	suppressedBy                               [numReasons]atomic.Uint64
@@ -185,6 +187,21 @@ func (d *Dispatcher) LinkState(server string, up bool) {
 	d.wake()
 }
 
+// Notice shows a popup from Tidings itself (a problem the user must know
+// about, such as messages not being saved), decided by the policy like a
+// high-priority message: paused and do-not-disturb hold it back. Callers
+// rate-limit: one notice per problem. It never blocks.
+func (d *Dispatcher) Notice(title, body string) {
+	if d.closed.Load() {
+		return
+	}
+	d.mu.Lock()
+	d.notices = append(d.notices, Popup{Title: sanitize.Summary(title), Body: sanitize.Body(body),
+		Urgency: UrgencyNormal, Group: "notice:" + hashKey(title)})
+	d.mu.Unlock()
+	d.wake()
+}
+
 // SetPolicy replaces the policy; it applies to messages decided from now on.
 func (d *Dispatcher) SetPolicy(p Policy) {
 	d.mu.Lock()
@@ -248,11 +265,19 @@ func (d *Dispatcher) run(e *engine) {
 			e.handle(q.m, d.Policy(), q.at, &out)
 		case <-d.kick:
 			d.mu.Lock()
-			events := d.links
-			d.links = nil
+			events, notices := d.links, d.notices
+			d.links, d.notices = nil, nil
 			d.mu.Unlock()
 			for _, ev := range events {
 				e.link(ev.server, ev.up, d.Policy(), ev.at, &out)
+			}
+			for _, p := range notices {
+				if r := d.Policy().Check("", "", conn.PriorityHigh, d.cfg.Now()); r != Allowed {
+					d.suppressed.Add(1)
+					d.suppressedBy[r].Add(1)
+					continue
+				}
+				out.popups = append(out.popups, p)
 			}
 		case <-timer.C:
 			// Messages that arrived before the deadline belong to the

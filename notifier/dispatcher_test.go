@@ -226,3 +226,20 @@ func TestADispatcherNeedsANotifier(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A notice from Tidings itself (messages not being saved) is sanitised like
+// a message and held back by pause like one; it is counted when held back.
+func TestANoticeIsSanitisedShownAndHeldBackByPause(t *testing.T) {
+	rec := testkit.NewRecorder[Popup]()
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	d := newTestDispatcher(t, Config{Notifier: rec, Now: func() time.Time { return now }})
+	d.SetPolicy(Policy{PausedUntil: now.Add(time.Hour)})
+	d.Notice("held", "while paused")
+	testkit.Eventually(t, "the paused notice counted", func() bool { return d.counters().SuppressedBy[ReasonPaused] == 1 })
+	d.SetPolicy(Policy{})
+	d.Notice("Not\x00 saved\u202e", "disk\x1b[31m full")
+	testkit.Eventually(t, "the notice", func() bool { return len(rec.Popups()) == 1 })
+	if p := rec.Popups()[0]; p.Title != "Not saved" || strings.ContainsAny(p.Body, "\x1b") {
+		t.Fatalf("notice shown as %q / %q", p.Title, p.Body)
+	}
+}

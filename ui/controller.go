@@ -128,6 +128,13 @@ func (c *Controller) SetStatus(s Status) {
 	}
 }
 
+// SetNotSaving says whether history cannot be written; the tray shows it.
+func (c *Controller) SetNotSaving(on bool) {
+	if c.Tray != nil {
+		c.Tray.SetNotSaving(on)
+	}
+}
+
 // SetLanguage switches language and rebuilds every window and the menu.
 func (c *Controller) SetLanguage(choice string) {
 	if err := SetLanguage(choice); err != nil {

@@ -83,6 +83,7 @@ type Tray struct {
 
 	mu       sync.Mutex
 	status   Status
+	unsaved  bool        // history cannot be written
 	tick     *time.Timer // countdown refresh while reconnecting
 	closed   bool
 	icon     fyne.Resource // last icon set (UI goroutine only)
@@ -107,6 +108,15 @@ func NewTray(cfg TrayConfig) *Tray {
 func (t *Tray) SetStatus(s Status) {
 	t.mu.Lock()
 	t.status = s
+	t.mu.Unlock()
+	t.co.Poke()
+}
+
+// SetNotSaving says whether history cannot be written (a full disk):
+// the menu says so under the status line until it can again.
+func (t *Tray) SetNotSaving(on bool) {
+	t.mu.Lock()
+	t.unsaved = on
 	t.mu.Unlock()
 	t.co.Poke()
 }
@@ -136,7 +146,7 @@ func (t *Tray) Close() {
 // off the UI goroutine.
 func (t *Tray) Snapshot() TraySnapshot {
 	t.mu.Lock()
-	snap := TraySnapshot{Status: t.status, Now: t.cfg.Now()}
+	snap := TraySnapshot{Status: t.status, NotSaving: t.unsaved, Now: t.cfg.Now()}
 	t.mu.Unlock()
 	if h := t.cfg.History; h != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)

@@ -212,3 +212,29 @@ func TestTrayCountsDownWhileReconnecting(t *testing.T) {
 	// No new status arrives, yet the menu refreshes itself every Tick.
 	q.until(t, "a countdown refresh", func() bool { return tr.refreshes() > n })
 }
+
+func TestTrayMenuSaysUnderTheStatusLineWhenMessagesAreNotBeingSaved(t *testing.T) {
+	cases := []struct {
+		lang, status, warning string
+	}{
+		{LangEnglish, "Connected to s", "Messages are not being saved — free some disk space"},
+		{LangChinese, "已连接到 s", "消息未能保存 — 请释放一些磁盘空间"},
+	}
+	for _, c := range cases {
+		t.Run(c.lang, func(t *testing.T) {
+			useLanguage(t, c.lang)
+			snap := TraySnapshot{Status: Status{State: StateConnected, Server: "s"}, NotSaving: true, Now: time.Unix(0, 0)}
+			got := menuLabels(BuildTrayMenu(snap, TrayActions{}))
+			if got[0] != c.status || got[1] != c.warning || got[2] != "---" {
+				t.Fatalf("menu starts %q, want %q, %q, ---", got[:3], c.status, c.warning)
+			}
+			if !BuildTrayMenu(snap, TrayActions{}).Items[1].Disabled {
+				t.Fatal("the warning is clickable")
+			}
+			snap.NotSaving = false
+			if got := menuLabels(BuildTrayMenu(snap, TrayActions{})); got[1] != "---" {
+				t.Fatalf("warning shown while saving works: %q", got[:2])
+			}
+		})
+	}
+}

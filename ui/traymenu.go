@@ -15,6 +15,7 @@ const RecentCount = 5
 // TraySnapshot is everything the tray menu shows, gathered in one go.
 type TraySnapshot struct {
 	Status       Status
+	NotSaving    bool    // history cannot be written: said under the status line
 	Recent       []Entry // newest first; only the first RecentCount are shown
 	Unread       int
 	PausedUntil  time.Time
@@ -85,7 +86,13 @@ func BuildTrayMenu(snap TraySnapshot, a TrayActions) *fyne.Menu {
 	default:
 		status.Disabled = true
 	}
-	items = append(items, status, fyne.NewMenuItemSeparator())
+	items = append(items, status)
+	if snap.NotSaving {
+		warn := fyne.NewMenuItem(T("tray.status.notsaving"), nil)
+		warn.Disabled = true
+		items = append(items, warn)
+	}
+	items = append(items, fyne.NewMenuItemSeparator())
 
 	recent := snap.Recent
 	if len(recent) > RecentCount {

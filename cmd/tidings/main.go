@@ -146,6 +146,12 @@ func run(args []string) int {
 				ctrl.SetStatus(uiStatus(s, acct.Server))
 			}
 		},
+		OnStorage: func(err error) {
+			if ctrl != nil {
+				ctrl.SetNotSaving(err != nil)
+			}
+		},
+		StorageNotice: client.Notice{Title: ui.T("notice.notsaving.title"), Body: ui.T("notice.notsaving.body")},
 	})
 	if err != nil {
 		log.Error("client", "err", err)

@@ -1,0 +1,189 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidings-app/tidings/account"
+	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
+	"github.com/tidings-app/tidings/internal/desktoptest"
+	"github.com/tidings-app/tidings/internal/servertest"
+	"github.com/tidings-app/tidings/internal/testkit"
+	"github.com/tidings-app/tidings/notifier"
+)
+
+const noticeTitle = "Messages are not being saved"
+
+// storageEvents records what OnStorage heard: a non-nil error when history
+// stopped being writable, nil when it recovered.
+type storageEvents chan error
+
+func (e storageEvents) next(t *testing.T, want string) error {
+	t.Helper()
+	select {
+	case err := <-e:
+		return err
+	case <-time.After(testkit.Patience()):
+		t.Fatalf("OnStorage never heard %s", want)
+		return nil
+	}
+}
+
+// titles counts the popups per title.
+func titles(pops []notifier.Popup) map[string]int {
+	n := map[string]int{}
+	for _, p := range pops {
+		n[p.Title]++
+	}
+	return n
+}
+
+// A real full disk (a tmpfs filled to its last byte under the history
+// file): every message still pops up, the user is told once per episode
+// (a popup and OnStorage for the tray), the resume point never passes what
+// is stored, and once there is room again every message is saved without
+// popping up a second time. Quitting while the disk is still full loses
+// nothing either: the next start fetches the unsaved messages from the
+// server again, from the last stored one.
+func TestOnAFullDiskMessagesPopUpTheUserIsToldAndNothingIsLost(t *testing.T) {
+	desktoptest.Require(t)
+	dir := t.TempDir()
+	disk := testkit.SmallDisk(t, filepath.Join(dir, "data"), 4<<20)
+	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
+	srv.AddUser("dora", "pw-dora-123")
+	pub := srv.Publisher()
+
+	events := make(storageEvents, 16)
+	opts := func(c *Config) {
+		c.StoreRetry = 50 * time.Millisecond
+		c.OnStorage = func(err error) { events <- err }
+		c.Dispatch = func(dc *notifier.Config) {
+			dc.BurstLimit = 1000 // every message its own popup, so each is seen
+			dc.CatchUpLimit = 1000
+			dc.CatchUpGap = 100 * time.Millisecond
+			dc.CatchUpMaxWait = 500 * time.Millisecond
+		}
+	}
+	rec := testkit.NewRecorder[notifier.Popup]()
+	r := newRig(t, dir, rec, opts)
+	if err := r.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
+		Username: "dora", Password: account.NewSecret("pw-dora-123")}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(conn.StateConnected)
+	acct, _ := r.c.Account()
+	body := strings.Repeat("x", 2000)
+	send := func(title string) { srv.Send(pub, servertest.Message{To: "dora", Title: title, Body: body}) }
+	popped := func(n int) func() bool {
+		return func() bool { return len(rec.Popups()) >= n }
+	}
+
+	send("stored first")
+	testkit.Eventually(t, "the first message stored", func() bool { return count(t, r.hist) == 1 })
+	before, err := r.hist.LastID(context.Background(), acct.Key())
+	if err != nil || before == "" {
+		t.Fatalf("resume point after the first message: %q, %v", before, err)
+	}
+
+	// Episode 1: the disk fills, then frees while the app runs.
+	disk.Fill()
+	const n = 12
+	for i := range n {
+		send(fmt.Sprintf("full %d", i))
+	}
+	if err := events.next(t, "the failure"); err == nil {
+		t.Fatal("OnStorage heard recovery before any failure")
+	}
+	testkit.Eventually(t, "every message and one notice popped up", popped(1+n+1))
+	got := titles(rec.Popups())
+	if got[noticeTitle] != 1 {
+		t.Fatalf("%d notices, want 1: %v", got[noticeTitle], got)
+	}
+	for i := range n {
+		if got[fmt.Sprintf("full %d", i)] != 1 {
+			t.Fatalf("message %q popped up %d times while the disk was full", fmt.Sprintf("full %d", i), got[fmt.Sprintf("full %d", i)])
+		}
+	}
+	stored := count(t, r.hist)
+	t.Logf("on the full disk %d of %d messages were stored", stored, 1+n)
+	if stored == 1+n {
+		t.Fatal("every message was stored on a full disk: the disk was not full, the test proves nothing")
+	}
+	assertResumePointStored(t, r.hist, acct.Key())
+
+	disk.Free()
+	if err := events.next(t, "the recovery"); err != nil {
+		t.Fatalf("after freeing the disk OnStorage heard %v, want nil", err)
+	}
+	if c := count(t, r.hist); c != 1+n {
+		t.Fatalf("%d stored after recovery, want %d", c, 1+n)
+	}
+	assertResumePointStored(t, r.hist, acct.Key())
+	send("after recovery")
+	testkit.Eventually(t, "the live message after recovery stored", func() bool { return count(t, r.hist) == 2+n })
+	testkit.Eventually(t, "its popup", popped(1+n+1+1))
+	for title, k := range titles(rec.Popups()) {
+		if k != 1 {
+			t.Fatalf("%q popped up %d times", title, k)
+		}
+	}
+
+	// Episode 2: the disk fills, and the app quits before it frees.
+	disk.Fill()
+	for i := range n {
+		send(fmt.Sprintf("quit %d", i))
+	}
+	if err := events.next(t, "the second failure"); err == nil {
+		t.Fatal("OnStorage heard recovery, want the second failure")
+	}
+	testkit.Eventually(t, "the second episode's messages and its notice", popped(1+n+1+1+n+1))
+	if k := titles(rec.Popups())[noticeTitle]; k != 2 {
+		t.Fatalf("%d notices after two episodes, want 2", k)
+	}
+	assertResumePointStored(t, r.hist, acct.Key())
+	r.close()
+	disk.Free()
+
+	second := newRig(t, dir, testkit.NewRecorder[notifier.Popup](), opts)
+	if err := second.c.Resume(context.Background()); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	second.waitState(conn.StateConnected)
+	testkit.Eventually(t, "every message of both episodes stored", func() bool { return count(t, second.hist) == 2+2*n })
+	page, err := second.hist.Page(context.Background(), history.Cursor{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range page {
+		if seen[e.Title] {
+			t.Fatalf("%q stored twice", e.Title)
+		}
+		seen[e.Title] = true
+	}
+}
+
+// assertResumePointStored checks that the resume point names a stored
+// message: it never moves past what is durably in history.
+func assertResumePointStored(t *testing.T, h *history.Store, server string) {
+	t.Helper()
+	point, err := h.LastID(context.Background(), server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := h.Page(context.Background(), history.Cursor{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range page {
+		if e.ID == point {
+			return
+		}
+	}
+	t.Fatalf("resume point %q is not a stored message (%d stored)", point, len(page))
+}
