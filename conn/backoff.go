@@ -40,15 +40,20 @@ func backoffDelay(attempt int, base, maxD time.Duration, r float64) time.Duratio
 // Kick must not cut short.
 func nextDelay(err error, attempt int, c *Config) (d time.Duration, floor bool) {
 	d = backoffDelay(attempt, c.BackoffBase, c.BackoffCap, c.Rand())
-	var he *HTTPError
-	if errors.As(err, &he) && he.RetryAfter > 0 {
-		ra := min(he.RetryAfter, c.RetryAfterMax)
-		if ra > d {
-			d = ra
-		}
-		return d, true
+	if ra := nextFloor(err, c); ra > 0 {
+		return max(d, ra), true
 	}
 	return d, false
+}
+
+// nextFloor is the server's Retry-After carried by err, capped at
+// RetryAfterMax; 0 when there is none.
+func nextFloor(err error, c *Config) time.Duration {
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter > 0 {
+		return min(he.RetryAfter, c.RetryAfterMax)
+	}
+	return 0
 }
 
 // restartGrid is the schedule a restarting server handed out: dials at
@@ -79,6 +84,14 @@ func (g *restartGrid) next(now time.Time) (time.Duration, bool) {
 	}
 	k := now.Sub(g.start)/g.every + 1
 	return g.start.Add(k * g.every).Sub(now), true
+}
+
+// nextOr is the grid's next wait, or d (fromGrid false) once it is used up.
+func (g *restartGrid) nextOr(now time.Time, d time.Duration) (time.Duration, bool) {
+	if w, ok := g.next(now); ok {
+		return w, true
+	}
+	return d, false
 }
 
 // gridAfter is the server's schedule that the end of a session calls for,

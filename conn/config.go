@@ -74,9 +74,25 @@ type Config struct {
 	// fetches it. Default 1 s.
 	CatchUpRecheck time.Duration
 	// MaxAttempts is the number of dials in a run of failures after which
-	// the Supervisor goes Offline and waits for Kick. 0 means the default
-	// (20); a negative value means never give up.
+	// the Supervisor goes Offline: it stops the rapid attempts and dials
+	// once every SlowRetry (jittered: a uniform wait in [½, 1½)·SlowRetry)
+	// besides a Kick, forever, so a server that comes back after a long
+	// outage is found without a network-up or resume event. 0 means the
+	// default (20); a negative value means never go Offline.
 	MaxAttempts int
+	SlowRetry   time.Duration // default 3 min
+	// QuickDials: when a connection that was up at least QuickAfter drops,
+	// the next QuickDials dials each wait a uniform [0, QuickWindow)
+	// instead of the growing backoff, so a server that restarts (down for
+	// a few seconds) is dialled again within QuickWindow of its return.
+	// They neither grow the backoff nor count toward MaxAttempts. A
+	// server's own schedule and a Retry-After outrank them. Defaults: 10
+	// dials, 5 s, 1 s; a negative QuickDials turns it off. (A server that
+	// closes every socket QuickAfter after the upgrade is dialled about
+	// once per QuickAfter, never faster.)
+	QuickDials  int
+	QuickAfter  time.Duration
+	QuickWindow time.Duration
 	// DedupWindow is how many recent message ids are remembered to drop
 	// repeats (needed for unordered ids such as ntfy's). Default 4096.
 	DedupWindow int
@@ -109,6 +125,10 @@ const (
 	DefaultCatchUpSkew       = 5 * time.Second
 	DefaultCatchUpRecheck    = time.Second
 	DefaultMaxAttempts       = 20
+	DefaultSlowRetry         = 3 * time.Minute
+	DefaultQuickDials        = 10
+	DefaultQuickAfter        = 5 * time.Second
+	DefaultQuickWindow       = time.Second
 	DefaultRestartDials      = 8
 	DefaultRestartMinEvery   = 250 * time.Millisecond
 	DefaultDedupWindow       = 4096
@@ -133,6 +153,12 @@ func (c Config) withDefaults() Config {
 	setD(&c.CatchUpSkew, DefaultCatchUpSkew)
 	setD(&c.CatchUpRecheck, DefaultCatchUpRecheck)
 	setD(&c.RestartMinEvery, DefaultRestartMinEvery)
+	setD(&c.SlowRetry, DefaultSlowRetry)
+	setD(&c.QuickAfter, DefaultQuickAfter)
+	setD(&c.QuickWindow, DefaultQuickWindow)
+	if c.QuickDials == 0 {
+		c.QuickDials = DefaultQuickDials
+	}
 	if c.RestartDials == 0 {
 		c.RestartDials = DefaultRestartDials
 	}

@@ -40,6 +40,11 @@ func checkIDs(t *testing.T, msgs []Message, want []string) (dup int) {
 	}
 	if len(msgs) != len(want) {
 		t.Errorf("delivered %d messages, want %d", len(msgs), len(want))
+		for i, id := range want {
+			if seen[id] == 0 {
+				t.Errorf("message %d of %d (%s) never delivered", i+1, len(want), id)
+			}
+		}
 		return dup
 	}
 	for i := range want {

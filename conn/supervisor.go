@@ -200,7 +200,9 @@ func (s *Supervisor) emit(e Event) {
 // run is the supervisor loop: one session at a time, then a decision.
 func (s *Supervisor) run(ctx context.Context) {
 	defer close(s.done)
-	failures := 0 // failed sessions since the last stable connection
+	failures := 0 // failed sessions since the last stable connection (the attempt shown)
+	quick := 0    // quick dials left after a long-enough connection dropped
+	spent := 0    // quick dials among failures: they do not grow the backoff
 	var lastErr error
 	var grid restartGrid // a restarting server's reconnect schedule
 	for {
@@ -216,10 +218,13 @@ func (s *Supervisor) run(ctx context.Context) {
 			return
 		}
 		if up >= s.cfg.StableAfter {
-			failures = 0
+			failures, spent = 0, 0
 		}
 		if up > 0 {
 			grid = restartGrid{} // connected since: that schedule is spent
+		}
+		if up >= s.cfg.QuickAfter && s.cfg.QuickDials > 0 {
+			quick = s.cfg.QuickDials
 		}
 		act := classify(err)
 		if g, ok := gridAfter(end, act, &s.cfg); ok {
@@ -235,7 +240,7 @@ func (s *Supervisor) run(ctx context.Context) {
 			if !s.waitKick(ctx) {
 				return
 			}
-			failures = 0
+			failures, spent, quick = 0, 0, 0
 			continue
 		}
 		failures++
@@ -243,24 +248,63 @@ func (s *Supervisor) run(ctx context.Context) {
 			s.cfg.Logger.Info("reconnecting at once", "err", err)
 			continue
 		}
-		if s.cfg.MaxAttempts > 0 && failures >= s.cfg.MaxAttempts {
-			s.setStatus(Status{State: StateOffline, Attempt: failures, Err: fmt.Errorf("gave up after %d attempts: %w", failures, err)})
-			if !s.waitKick(ctx) {
+		d, floor := nextDelay(err, failures-spent, &s.cfg)
+		fromGrid := false
+		if !floor { // a Retry-After outranks the schedule
+			d, fromGrid = grid.nextOr(s.cfg.Now(), d)
+		}
+		switch {
+		case !floor && !fromGrid && quick > 0:
+			quick--
+			spent++
+			d = backoffDelay(1, s.cfg.QuickWindow, s.cfg.QuickWindow, s.cfg.Rand())
+		case s.cfg.MaxAttempts > 0 && failures-spent >= s.cfg.MaxAttempts:
+			d = slowDelay(s.cfg.SlowRetry, s.cfg.Rand())
+			if floor {
+				d = max(d, nextFloor(err, &s.cfg))
+			}
+			s.setStatus(Status{State: StateOffline, Attempt: failures, NextRetry: s.cfg.Now().Add(d),
+				Err: fmt.Errorf("gave up rapid attempts after %d: %w", failures, err)})
+			kicked, ok := s.waitSlow(ctx, d)
+			if !ok {
 				return
 			}
-			failures = 0
-			continue
-		}
-		d, floor := nextDelay(err, failures, &s.cfg)
-		if !floor { // a Retry-After outranks the schedule
-			if g, ok := grid.next(s.cfg.Now()); ok {
-				d = g // the server's slot instead of a random one
+			if kicked {
+				failures, spent, quick = 0, 0, 0
 			}
+			continue
 		}
 		s.setStatus(Status{State: StateReconnecting, Attempt: failures, NextRetry: s.cfg.Now().Add(d), Err: err})
 		if !s.wait(ctx, d, floor) {
 			return
 		}
+	}
+}
+
+// slowDelay is the wait between two dials while Offline: a uniform delay in
+// [½, 1½)·every, so desktops that went Offline together do not come back
+// together.
+func slowDelay(every time.Duration, r float64) time.Duration {
+	if r < 0 || r >= 1 {
+		r = 0
+	}
+	return every/2 + time.Duration(r*float64(every))
+}
+
+// waitSlow waits d while Offline; a Kick ends it early (kicked). ok is
+// false when stopped.
+func (s *Supervisor) waitSlow(ctx context.Context, d time.Duration) (kicked, ok bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-t.C:
+		s.cfg.Logger.Info("offline: trying the server again")
+		return false, true
+	case <-s.kick:
+		s.cfg.Logger.Info("kicked: dialling now")
+		return true, true
 	}
 }
 

@@ -148,8 +148,9 @@ type Connection interface {
 }
 
 // Settings is everything the settings window and the tray change. Zero
-// values are valid; cmd/tidings maps it onto the notifier policy, the
-// history retention and the autostart entry.
+// values are valid; a first start begins from DefaultSettings. cmd/tidings
+// maps it onto the notifier policy, the history retention and the
+// autostart entry.
 type Settings struct {
 	// MinPopupPriority: messages below it are stored but not popped up.
 	MinPopupPriority conn.Priority
@@ -161,7 +162,9 @@ type Settings struct {
 	PausedUntil time.Time
 	// MutedSources never pop up.
 	MutedSources []string
-	// ConnectionLostNotice pops up a notice when the link is lost.
+	// ConnectionLostNotice pops up a notice when the link has been lost a
+	// while (rate-limited; on by default: a user who is offline without
+	// knowing it misses everything).
 	ConnectionLostNotice bool
 	// RetentionDays and RetentionMax bound the history; 0 means no bound.
 	RetentionDays int
@@ -173,6 +176,9 @@ type Settings struct {
 	// Language is "" (follow the system), LangEnglish or LangChinese.
 	Language string
 }
+
+// DefaultSettings are the settings of a first start.
+func DefaultSettings() Settings { return Settings{ConnectionLostNotice: true} }
 
 // DNDSchedule is a daily quiet window from From to To (offsets from
 // midnight; To < From wraps midnight).

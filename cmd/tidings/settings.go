@@ -38,10 +38,11 @@ type settingsStore struct {
 	cur ui.Settings
 }
 
-// loadSettings reads path; a missing file gives the defaults, a bad one is
-// moved aside (so nothing is lost) and gives the defaults.
+// loadSettings reads path; a missing file gives ui.DefaultSettings, a bad
+// one is moved aside (so nothing is lost) and gives the defaults. A file's
+// own choices are kept, including those it made before a default changed.
 func loadSettings(path string, log *slog.Logger) *settingsStore {
-	s := &settingsStore{path: path, log: log, apply: func(ui.Settings) {}}
+	s := &settingsStore{path: path, log: log, apply: func(ui.Settings) {}, cur: ui.DefaultSettings()}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -50,7 +51,7 @@ func loadSettings(path string, log *slog.Logger) *settingsStore {
 		log.Warn("cannot read settings; using defaults", "path", path, "err", err)
 		return s
 	}
-	var f settingsFile
+	f := settingsFile{Settings: ui.DefaultSettings()}
 	if err := json.Unmarshal(data, &f); err != nil || f.Version < 1 || f.Version > settingsVersion {
 		bad := path + ".bad"
 		_ = os.Rename(path, bad)
