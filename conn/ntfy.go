@@ -103,8 +103,11 @@ func (a NtfyAdapter) Topics() []string { return append([]string(nil), a.topics..
 
 // Endpoint: /<topics>/ws?since=<last>. A last that is not an ntfy id is
 // not sent (it cannot be one of this server's). With nothing delivered yet
-// the first dial asks for live messages only and later ones for everything
-// since the first (unix seconds, which ntfy accepts as since=).
+// every dial, the first included, asks for everything since the first dial
+// (unix seconds, which ntfy accepts as since=): ntfy registers a
+// subscription after the upgrade, and a message published in between would
+// otherwise reach neither the live stream nor a replay. At most the
+// messages of the dial's own second before it are replayed.
 func (a NtfyAdapter) Endpoint(server *url.URL, token Secret, last string) (*url.URL, http.Header) {
 	if !ntfyName.MatchString(last) {
 		last = ""
@@ -113,9 +116,8 @@ func (a NtfyAdapter) Endpoint(server *url.URL, token Secret, last string) (*url.
 		a.start.mu.Lock()
 		if a.start.unix == 0 {
 			a.start.unix = time.Now().Unix()
-		} else {
-			last = strconv.FormatInt(a.start.unix, 10)
 		}
+		last = strconv.FormatInt(a.start.unix, 10)
 		a.start.mu.Unlock()
 	}
 	return endpoint(server, "/"+strings.Join(a.topics, ",")+"/ws", "since", last, "Authorization", "Bearer ", token)

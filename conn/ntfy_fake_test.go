@@ -45,10 +45,14 @@ type ntfyFake struct {
 	retry     string
 	keepalive time.Duration // protocol ping period
 	dropAfter time.Duration // silence after a ping before the drop
-	sinces    []string
-	down      bool
-	kills     int   // kill count: a socket upgraded by a killed server must not outlive it
-	clock     int64 // unix seconds of the next message, at least the real time (a test may move it ahead)
+	// registerGate, when set, holds a subscription between the upgrade and
+	// its registration (a busy server): the client already sees the socket
+	// open while published messages do not reach it live.
+	registerGate chan struct{}
+	sinces       []string
+	down         bool
+	kills        int   // kill count: a socket upgraded by a killed server must not outlive it
+	clock        int64 // unix seconds of the next message, at least the real time (a test may move it ahead)
 }
 
 type ntfySub struct {
@@ -217,6 +221,12 @@ func (f *ntfyFake) handle(w http.ResponseWriter, r *http.Request) {
 	sub := &ntfySub{ws: ws, topics: map[string]bool{}, out: make(chan []byte, 8192), done: make(chan struct{})}
 	for _, t := range topics {
 		sub.topics[t] = true
+	}
+	f.mu.Lock()
+	gate := f.registerGate
+	f.mu.Unlock()
+	if gate != nil {
+		<-gate
 	}
 	f.mu.Lock() // the replay and the registration are one step: nothing falls between
 	f.sinces = append(f.sinces, since)
