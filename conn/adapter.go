@@ -78,7 +78,8 @@ type CatchUpper interface {
 }
 
 // Fetcher does a GET on the server with the dial's headers and TLS policy
-// and returns the body, bounded by Config.ReadLimit. pathAndQuery is
+// and returns the body, bounded by Config.ReadLimit: a longer body is an
+// error wrapping ErrPageTooLarge, returned with the first ReadLimit bytes. pathAndQuery is
 // relative to Config.Server, e.g. "/message?limit=100&since=42".
 type Fetcher func(ctx context.Context, pathAndQuery string) ([]byte, error)
 

@@ -23,15 +23,19 @@ var (
 	ErrDeadLink      = errors.New("conn: no frame from the server within the read deadline")
 	ErrProbeFailed   = errors.New("conn: the server did not answer a probe ping")
 	ErrFrameTooLarge = errors.New("conn: the server sent a frame over the read limit")
-	ErrConnLost      = errors.New("conn: connection lost")
-	ErrInsecureURL   = errors.New("conn: plain ws:// is only allowed to loopback unless AllowInsecure is set")
-	ErrBadURL        = errors.New("conn: bad server URL")
-	ErrNoAdapter     = errors.New("conn: no protocol adapter configured")
-	ErrHandshake     = errors.New("conn: handshake timed out")
-	ErrTLS           = errors.New("conn: the server's certificate was not trusted")
-	ErrCAFile        = errors.New("conn: cannot use the custom CA file")
-	ErrWrite         = errors.New("conn: write failed")
-	ErrAlreadyStart  = errors.New("conn: supervisor already started")
+	// ErrPageTooLarge: a REST answer (a catch-up page) is over the read
+	// limit. The Fetcher returns it with the first ReadLimit bytes; it never
+	// hands back a truncated body as if it were whole.
+	ErrPageTooLarge = errors.New("conn: a server answer is over the read limit")
+	ErrConnLost     = errors.New("conn: connection lost")
+	ErrInsecureURL  = errors.New("conn: plain ws:// is only allowed to loopback unless AllowInsecure is set")
+	ErrBadURL       = errors.New("conn: bad server URL")
+	ErrNoAdapter    = errors.New("conn: no protocol adapter configured")
+	ErrHandshake    = errors.New("conn: handshake timed out")
+	ErrTLS          = errors.New("conn: the server's certificate was not trusted")
+	ErrCAFile       = errors.New("conn: cannot use the custom CA file")
+	ErrWrite        = errors.New("conn: write failed")
+	ErrAlreadyStart = errors.New("conn: supervisor already started")
 	// ErrNoTopicAccess: the server knows the login but refuses to let it
 	// read what was asked for (ntfy 403 on a topic). Treated like a
 	// refused login: no retries until new credentials or a Kick.

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -300,13 +302,42 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	for lo < top {
 		since := min(lo+limit, top) + 1
 		win, err := a.page(ctx, get, int(limit), since, lo)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrPageTooLarge) && limit > 1:
+			limit = max(limit/2, 1) // big messages: smaller windows
+			continue
+		case err != nil:
 			return out, err
 		}
 		out = append(out, win...)
 		lo = since - 1
 	}
 	return out, nil
+}
+
+// gotifyPrefixID finds the first message's id and application in the start
+// of a page: Gotify writes "paging" (no "id" key) and then each message
+// with "id" and "appid" first.
+var gotifyPrefixID = regexp.MustCompile(`"id"\s*:\s*([0-9]{1,19})\s*,\s*"appid"\s*:\s*([0-9]{1,19})`)
+
+// oversized is the entry that stands for a message too large to fetch: it
+// says so, in history and popup, instead of the message being skipped
+// without a word or stalling the catch-up.
+func (a *GotifyAdapter) oversized(prefix []byte, floor uint64) ([]Message, error) {
+	sub := gotifyPrefixID.FindSubmatch(prefix)
+	if sub == nil {
+		return nil, fmt.Errorf("%w: gotify catch-up: a message over the read limit, and its id is not in the first bytes", ErrPageTooLarge)
+	}
+	id, _ := strconv.ParseUint(string(sub[1]), 10, 64)
+	if id <= floor {
+		return nil, nil
+	}
+	appID, _ := strconv.ParseUint(string(sub[2]), 10, 64)
+	m := Message{ID: strconv.FormatUint(id, 10), Priority: PriorityDefault,
+		Title: "A message too large to show",
+		Body:  fmt.Sprintf("Message %d is larger than Tidings reads (%d bytes at most). Open it in Gotify's web app.", id, len(prefix))}
+	a.name(&m, appID)
+	return []Message{m}, nil
 }
 
 // setBaseline notes the newest id as the point later catch-ups start from.
@@ -320,6 +351,10 @@ func (a *GotifyAdapter) setBaseline(ctx context.Context, get Fetcher, firstTry t
 		limit = a.pageSize()
 	}
 	page, err := a.page(ctx, get, limit, 0, 0)
+	for errors.Is(err, ErrPageTooLarge) && limit > 1 { // big messages: a smaller page
+		limit = max(limit/2, 1)
+		page, err = a.page(ctx, get, limit, 0, 0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -345,6 +380,9 @@ func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since,
 		q += "&since=" + strconv.FormatUint(since, 10)
 	}
 	b, err := get(ctx, q)
+	if errors.Is(err, ErrPageTooLarge) && limit == 1 {
+		return a.oversized(b, floor)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gotify catch-up: %w", err)
 	}

@@ -363,7 +363,14 @@ func (s *Supervisor) fetcher(wsURL *url.URL, header http.Header) (get Fetcher, c
 		if resp.StatusCode != http.StatusOK {
 			return nil, &HTTPError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.cfg.Now())}
 		}
-		return io.ReadAll(io.LimitReader(resp.Body, s.cfg.ReadLimit))
+		b, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.ReadLimit+1))
+		if err != nil {
+			return nil, fmt.Errorf("%w: fetch: %v", ErrConnLost, err)
+		}
+		if int64(len(b)) > s.cfg.ReadLimit {
+			return b[:s.cfg.ReadLimit], fmt.Errorf("%w (%d bytes)", ErrPageTooLarge, s.cfg.ReadLimit)
+		}
+		return b, nil
 	}
 	return get, client.CloseIdleConnections
 }

@@ -473,3 +473,60 @@ func TestDeletedGotifyClientTokenLeadsToAuthFailed(t *testing.T) {
 	}
 	t.Logf("deleted client: stream closed by the server, reconnect refused with 401 → %s (%q)", st.State, conn.Explain(st.Err))
 }
+
+// Issue 19.6: a newest page of 200 ordinary 6 KB messages is over the 1 MiB
+// read limit, and one message of 1.5 MB is over it on its own. The page
+// size adapts, the big message becomes a visible "too large" entry with its
+// id, and the catch-up and the live stream go on: all 201 arrive, then a
+// live one. (Before: the body was cut without an error, the JSON failed and
+// the session looped, delivering nothing.)
+func TestRealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *testing.T) {
+	f := newFixture(t, gotifyTiming())
+	rec := &recorder{}
+	cfg := clientConfig("http://"+f.srv.Addr, f.token)
+	sup := start(t, cfg, rec)
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 1 }) {
+		t.Fatal("never connected")
+	}
+	want := []uint{f.publish(t, "first")}
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 1 }) {
+		t.Fatal("first message not delivered")
+	}
+	last := sup.LastID()
+	sup.Stop()
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
+		t.Fatal("Gotify kept the stream of the stopped client")
+	}
+	six := strings.Repeat("6 KB of text. ", 6<<10/14)
+	var big uint
+	for i := range 200 {
+		if i == 100 {
+			big = f.publish(t, strings.Repeat("x", 1500<<10))
+			want = append(want, big)
+		}
+		want = append(want, f.publish(t, six))
+	}
+	rec2 := &recorder{}
+	cfg2 := clientConfig("http://"+f.srv.Addr, f.token)
+	cfg2.LastID = last
+	start(t, cfg2, rec2)
+	if !rec2.waitFor(10*time.Second, func(r *recorder) bool { return len(r.msgs) >= 201 }) {
+		t.Fatalf("delivered %d of 201 after the catch-up over the read limit; state %v", len(rec2.messages()), rec2.state())
+	}
+	want = append(want, f.publish(t, "live after"))
+	if !rec2.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) >= 202 }) {
+		t.Fatal("the live message after the catch-up never arrived")
+	}
+	msgs := rec2.messages()
+	checkSequence(t, msgs, want[1:])
+	for _, m := range msgs {
+		switch {
+		case m.ID == strconv.FormatUint(uint64(big), 10):
+			if m.Title != "A message too large to show" || !strings.Contains(m.Body, m.ID) || m.Source != "Backups" {
+				t.Errorf("the oversized message arrived as %q / %.80q from %q", m.Title, m.Body, m.Source)
+			}
+		case m.Body != six && m.Body != "live after":
+			t.Errorf("message %s arrived with a body of %d bytes, want it whole", m.ID, len(m.Body))
+		}
+	}
+}
