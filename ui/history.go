@@ -150,6 +150,9 @@ func (h *HistoryWindow) Close() {
 		h.debounce.Stop()
 	}
 	h.dmu.Unlock()
+	if loopEnded.Load() {
+		return // the window went with the loop
+	}
 	hideWindow(h.win)
 	h.win.Close()
 }

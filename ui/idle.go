@@ -258,6 +258,9 @@ func showWindow(w fyne.Window) {
 // hideWindow hides w (UI goroutine); once nothing is on screen the Idler
 // may park the UI loop after its grace.
 func hideWindow(w fyne.Window) {
+	if loopEnded.Load() {
+		return // the windows went with the loop
+	}
 	shownMu.Lock()
 	delete(shown, w)
 	shownMu.Unlock()
@@ -266,3 +269,13 @@ func hideWindow(w fyne.Window) {
 		i.Wake()
 	}
 }
+
+// loopEnded is set once the app's UI loop has returned.
+var loopEnded atomic.Bool
+
+// LoopEnded tells the ui package that the app's UI loop has returned (a
+// Quit, or SIGTERM, which Fyne handles itself by ending the loop and the
+// window system): closing the ui from then on stops its background work
+// but touches no window, which would panic ("The GLFW library is not
+// initialized"). Call it right after App.Run returns.
+func LoopEnded() { loopEnded.Store(true) }

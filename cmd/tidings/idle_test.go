@@ -73,3 +73,19 @@ func TestAParkedAppQuitsOnSIGTERM(t *testing.T) {
 	}
 	waitExit(t, app, "SIGTERM")
 }
+
+// Logging out of the desktop session sends SIGTERM; with the history
+// window open the app must still quit cleanly (it panicked in
+// HistoryWindow.Close: "The GLFW library is not initialized").
+func TestSIGTERMWithTheHistoryWindowOpenQuitsCleanly(t *testing.T) {
+	app, item := startHiddenIdle(t)
+	clickTray(t, item, "Open history")
+	waitForWindow(t, desktoptest.Require(t))
+	if err := app.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, app, "SIGTERM with the history window open")
+	if out := app.output(); strings.Contains(out, "panic") || strings.Contains(out, "not initialized") {
+		t.Fatalf("the app did not quit cleanly:\n%s", out)
+	}
+}

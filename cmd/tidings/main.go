@@ -195,5 +195,6 @@ func run(args []string) int {
 		}
 	}()
 	a.Run()
+	ui.LoopEnded()
 	return 0
 }
