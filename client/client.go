@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +57,10 @@ type Config struct {
 	// StorageNotice is the popup shown once when history stops being
 	// writable, in the user's language (default: English).
 	StorageNotice Notice
+	// ShortNotice is the popup shown when a catch-up fetched only the
+	// newest of the missed messages; its Body is a fmt format with
+	// %[1]d (fetched) and %[2]d (missed). Default: English.
+	ShortNotice Notice
 	// StoreRetry is how often messages that could not be saved are written
 	// again (default DefaultStoreRetry).
 	StoreRetry time.Duration
@@ -142,6 +148,24 @@ var defaultStorageNotice = Notice{
 	Title: "Messages are not being saved",
 	Body: "Tidings cannot write its history: the disk may be full or the folder read-only. " +
 		"Messages still pop up and are saved as soon as writing works again. Free some space to fix it.",
+}
+
+var defaultShortNotice = Notice{
+	Title: "Not every missed message was fetched",
+	Body:  "%[1]d of %[2]d missed messages were fetched; the older ones are still on the server.",
+}
+
+// shortCatchUp tells the user that a catch-up stopped at its bound.
+func (c *Client) shortCatchUp(s *conn.ShortCatchUp) {
+	n := c.cfg.ShortNotice
+	if n.Title == "" {
+		n = defaultShortNotice
+	}
+	missed := strconv.Itoa(s.Missed)
+	if s.AtLeast {
+		missed += "+"
+	}
+	c.disp.Notice(n.Title, fmt.Sprintf(strings.ReplaceAll(n.Body, "%[2]d", "%[2]s"), s.Fetched, missed))
 }
 
 // storageProblem tells the user, once per episode, that messages are not

@@ -153,6 +153,8 @@ func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Even
 	switch e.Kind {
 	case conn.EventMessage:
 		c.pipe.push(e.Message)
+	case conn.EventShort:
+		c.shortCatchUp(e.Short)
 	case conn.EventState:
 		c.mu.Lock()
 		current := c.sup == from || c.sup == nil

@@ -187,3 +187,32 @@ func assertResumePointStored(t *testing.T, h *history.Store, server string) {
 	}
 	t.Fatalf("resume point %q is not a stored message (%d stored)", point, len(page))
 }
+
+// A catch-up that stopped at its bound is told in one popup, with both
+// counts, in the language cmd gave (the body is a format).
+func TestAShortCatchUpIsToldInOnePopupWithBothCounts(t *testing.T) {
+	desktoptest.Require(t)
+	cases := []struct {
+		name  string
+		given Notice
+		short conn.ShortCatchUp
+		title string
+		body  string
+	}{
+		{"english default", Notice{}, conn.ShortCatchUp{Fetched: 1000, Missed: 1200},
+			"Not every missed message was fetched", "1000 of 1200 missed messages were fetched; the older ones are still on the server."},
+		{"at least, in Chinese", Notice{Title: "部分错过的消息未能获取", Body: "已获取 %[2]d 条错过消息中的 %[1]d 条；更早的消息仍在服务器上。"},
+			conn.ShortCatchUp{Fetched: 8, Missed: 2000, AtLeast: true}, "部分错过的消息未能获取", "已获取 2000+ 条错过消息中的 8 条；更早的消息仍在服务器上。"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := testkit.NewRecorder[notifier.Popup]()
+			r := newRig(t, t.TempDir(), rec, func(cfg *Config) { cfg.ShortNotice = c.given })
+			r.c.handle(nil, account.Account{}, conn.Event{Kind: conn.EventShort, Short: &c.short})
+			testkit.Eventually(t, "the popup", func() bool { return len(rec.Popups()) == 1 })
+			if p := rec.Popups()[0]; p.Title != c.title || p.Body != c.body {
+				t.Fatalf("popup %q / %q, want %q / %q", p.Title, p.Body, c.title, c.body)
+			}
+		})
+	}
+}

@@ -255,8 +255,11 @@ func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher, force bool
 // the gap in forward windows: since = lo+PageSize+1 returns exactly the ids
 // in (lo, lo+PageSize]. On an error the windows fetched so far are returned
 // with it: a contiguous run right after last, which the engine delivers, so
-// every attempt makes progress. At most MaxCatchUp ids back from the
-// newest are fetched; older ones are skipped.
+// every attempt makes progress. At most MaxCatchUp of this user's
+// messages are fetched: when the gap is wider than that in ids (Gotify's
+// ids are shared by all users), walkBack counts the user's own messages
+// back from the newest, and says with a *ShortCatchUp how many older ones
+// it leaves.
 //
 // With last "" (nothing delivered yet, a fresh login) the server's history
 // is not replayed as popups: the first call only notes the newest id as a
@@ -296,7 +299,12 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	if a.MaxCatchUp > 0 {
 		maxN = uint64(a.MaxCatchUp)
 	}
-	lo := max(lastN, top-min(top, maxN))
+	if top-lastN > maxN {
+		// Wider than the window in ids, which Gotify shares among all
+		// its users: count this user's messages instead.
+		return a.walkBack(ctx, get, lastN, top, int(maxN))
+	}
+	lo := lastN
 	limit := uint64(a.pageSize())
 	var out []Message
 	for lo < top {
@@ -323,21 +331,21 @@ var gotifyPrefixID = regexp.MustCompile(`"id"\s*:\s*([0-9]{1,19})\s*,\s*"appid"\
 // oversized is the entry that stands for a message too large to fetch: it
 // says so, in history and popup, instead of the message being skipped
 // without a word or stalling the catch-up.
-func (a *GotifyAdapter) oversized(prefix []byte, floor uint64) ([]Message, error) {
+func (a *GotifyAdapter) oversized(prefix []byte, floor uint64) ([]Message, uint64, error) {
 	sub := gotifyPrefixID.FindSubmatch(prefix)
 	if sub == nil {
-		return nil, fmt.Errorf("%w: gotify catch-up: a message over the read limit, and its id is not in the first bytes", ErrPageTooLarge)
+		return nil, 0, fmt.Errorf("%w: gotify catch-up: a message over the read limit, and its id is not in the first bytes", ErrPageTooLarge)
 	}
 	id, _ := strconv.ParseUint(string(sub[1]), 10, 64)
 	if id <= floor {
-		return nil, nil
+		return nil, id, nil
 	}
 	appID, _ := strconv.ParseUint(string(sub[2]), 10, 64)
 	m := Message{ID: strconv.FormatUint(id, 10), Priority: PriorityDefault,
 		Title: "A message too large to show",
 		Body:  fmt.Sprintf("Message %d is larger than Tidings reads (%d bytes at most). Open it in Gotify's web app.", id, len(prefix))}
 	a.name(&m, appID)
-	return []Message{m}, nil
+	return []Message{m}, id, nil
 }
 
 // setBaseline notes the newest id as the point later catch-ups start from.
@@ -372,29 +380,85 @@ func (a *GotifyAdapter) setBaseline(ctx context.Context, get Fetcher, firstTry t
 	return out, nil
 }
 
+// walkBackPages bounds how many pages past the window walkBack reads only
+// to count what it does not fetch.
+const walkBackPages = 10
+
+// walkBack fetches this user's newest maxN messages above lastN by walking
+// Gotify's pages back from top (since=S returns the user's ids below S,
+// newest first), oldest first. When there are more, it counts on a few
+// pages and returns the messages with a *ShortCatchUp saying how many
+// were missed. An error returns nothing: the next walk starts over.
+func (a *GotifyAdapter) walkBack(ctx context.Context, get Fetcher, lastN, top uint64, maxN int) ([]Message, error) {
+	limit := a.pageSize()
+	var out []Message
+	missed, cursor, pages := 0, top+1, 0
+	for cursor > lastN+1 && pages <= walkBackPages {
+		win, raw, lowest, err := a.pageRaw(ctx, get, limit, cursor, lastN)
+		if errors.Is(err, ErrPageTooLarge) && limit > 1 {
+			limit = max(limit/2, 1)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		missed += len(win)
+		for i := len(win) - 1; i >= 0 && len(out) < maxN; i-- { // newest first
+			out = append(out, win[i])
+		}
+		if len(out) >= maxN {
+			pages++ // counting only, from here
+		}
+		if raw < limit || lowest <= lastN+1 {
+			break // the user's oldest message, or the last one seen, is reached
+		}
+		cursor = lowest
+	}
+	slices.Reverse(out)
+	if missed > len(out) {
+		return out, &ShortCatchUp{Fetched: len(out), Missed: missed, AtLeast: pages > walkBackPages}
+	}
+	return out, nil
+}
+
 // page fetches GET /message?limit=&since= and returns the messages with
 // ids above floor, oldest first.
 func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since, floor uint64) ([]Message, error) {
+	msgs, _, _, err := a.pageRaw(ctx, get, limit, since, floor)
+	return msgs, err
+}
+
+// pageRaw is page, also returning how many messages the server sent and
+// the lowest id among them (before the floor and bad entries are dropped).
+func (a *GotifyAdapter) pageRaw(ctx context.Context, get Fetcher, limit int, since, floor uint64) (msgs []Message, raw int, lowest uint64, err error) {
 	q := "/message?limit=" + strconv.Itoa(limit)
 	if since != 0 {
 		q += "&since=" + strconv.FormatUint(since, 10)
 	}
 	b, err := get(ctx, q)
 	if errors.Is(err, ErrPageTooLarge) && limit == 1 {
-		return a.oversized(b, floor)
+		msgs, id, err := a.oversized(b, floor)
+		return msgs, 1, id, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gotify catch-up: %w", err)
+		return nil, 0, 0, fmt.Errorf("gotify catch-up: %w", err)
 	}
 	var p struct {
 		Messages []json.RawMessage `json:"messages"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
+		return nil, 0, 0, fmt.Errorf("%w: gotify catch-up: the message page is not the expected JSON", ErrBadFrame)
 	}
-	var msgs []Message
-	for _, raw := range p.Messages {
-		m, appID, err := decodeGotify(raw)
+	raw = len(p.Messages)
+	lowest = ^uint64(0)
+	for _, r := range p.Messages {
+		var head struct {
+			ID uint64 `json:"id"`
+		}
+		if json.Unmarshal(r, &head) == nil && head.ID > 0 {
+			lowest = min(lowest, head.ID)
+		}
+		m, appID, err := decodeGotify(r)
 		if err != nil {
 			continue // one bad stored message must not block the rest
 		}
@@ -409,5 +473,8 @@ func (a *GotifyAdapter) page(ctx context.Context, get Fetcher, limit int, since,
 		ny, _ := strconv.ParseUint(y.ID, 10, 64)
 		return cmp.Compare(nx, ny)
 	})
-	return msgs, nil
+	if lowest == ^uint64(0) {
+		lowest = 0
+	}
+	return msgs, raw, lowest, nil
 }

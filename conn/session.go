@@ -387,6 +387,7 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	}
 	s.deliverMu.Unlock()
 	msgs, err := cu.CatchUp(ctx, get, from)
+	err = s.reportShort(err)
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	for _, m := range msgs { // on error: the contiguous run fetched so far
@@ -410,6 +411,19 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	return true
 }
 
+// reportShort turns a catch-up that stopped at its bound into a warning and
+// an EventShort (the walk itself succeeded); other errors pass.
+func (s *Supervisor) reportShort(err error) error {
+	var short *ShortCatchUp
+	if !errors.As(err, &short) {
+		return err
+	}
+	s.cfg.Logger.Warn("catch-up stopped at its bound; older missed messages are not fetched",
+		"fetched", short.Fetched, "missed", short.Missed, "at_least", short.AtLeast)
+	s.emit(Event{Kind: EventShort, Short: short})
+	return nil
+}
+
 // recheck runs the catch-up once more from the point the first one
 // reached, now that the server has surely registered the stream, then
 // releases the held live frames: what only the re-check finds (a message
@@ -421,6 +435,7 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 	from := s.catchFrom
 	s.deliverMu.Unlock()
 	msgs, err := cu.CatchUp(ctx, get, from)
+	err = s.reportShort(err)
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	found := 0

@@ -79,6 +79,7 @@ type EventKind int
 const (
 	EventState   EventKind = iota + 1 // Event.Status is set
 	EventMessage                      // Event.Message is set
+	EventShort                        // Event.Short is set: a catch-up fetched less than was missed
 )
 
 // Event is what the Supervisor hands to its Sink.
@@ -86,6 +87,26 @@ type Event struct {
 	Kind    EventKind
 	Status  Status  // EventState
 	Message Message // EventMessage
+	Short   *ShortCatchUp
+}
+
+// ShortCatchUp says a catch-up fetched only the newest Fetched of the
+// Missed messages (the catch-up window is bounded); Missed is a lower bound
+// when AtLeast. The user is told: the older ones are not fetched.
+type ShortCatchUp struct {
+	Fetched, Missed int
+	AtLeast         bool
+}
+
+// Error makes a ShortCatchUp the error a CatchUpper returns with its
+// messages when it stopped at its bound; the engine reports it as an
+// EventShort, not as a failure.
+func (s *ShortCatchUp) Error() string {
+	more := ""
+	if s.AtLeast {
+		more = " or more"
+	}
+	return fmt.Sprintf("conn: catch-up fetched the newest %d of %d%s missed messages", s.Fetched, s.Missed, more)
 }
 
 // Sink receives the Supervisor's events: every state change and every

@@ -152,6 +152,9 @@ func run(args []string) int {
 			}
 		},
 		StorageNotice: client.Notice{Title: ui.T("notice.notsaving.title"), Body: ui.T("notice.notsaving.body")},
+		// a fmt format, filled in off the UI goroutine
+		ShortNotice: client.Notice{Title: ui.T("notice.short.title"),
+			Body: ui.T("notice.short.body", map[string]any{"Fetched": "%[1]d", "Missed": "%[2]d"})},
 	})
 	if err != nil {
 		log.Error("client", "err", err)

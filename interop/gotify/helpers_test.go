@@ -81,6 +81,7 @@ type recorder struct {
 	mu     sync.Mutex
 	states []conn.Status
 	msgs   []conn.Message
+	shorts []conn.ShortCatchUp
 }
 
 func (r *recorder) sink(e conn.Event) {
@@ -91,6 +92,8 @@ func (r *recorder) sink(e conn.Event) {
 		r.states = append(r.states, e.Status)
 	case conn.EventMessage:
 		r.msgs = append(r.msgs, e.Message)
+	case conn.EventShort:
+		r.shorts = append(r.shorts, *e.Short)
 	}
 }
 

@@ -530,3 +530,76 @@ func TestRealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *t
 		}
 	}
 }
+
+// Issue 19.7: Gotify's ids are shared by all users. Alice misses 5, Bob
+// gets 1 500, Alice misses 5 more: her catch-up window (1 000) counts her
+// own messages, so all 10 arrive (before: the window counted ids and she
+// got the last 5). With a window of 8 she gets her newest 8 and is told
+// that 10 were missed.
+func TestRealGotifyCatchUpCountsThisUsersMessagesNotSharedIDs(t *testing.T) {
+	f := newFixture(t, gotifyTiming())
+	bob := f.srv.CreateUser("bob", "pw-bob")
+	_, bobApp := f.srv.CreateApplication(bob, "Bob's jobs", "")
+	rec := &recorder{}
+	sup := start(t, clientConfig("http://"+f.srv.Addr, f.token), rec)
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 1 }) {
+		t.Fatal("never connected")
+	}
+	f.publish(t, "seen")
+	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return len(r.msgs) == 1 }) {
+		t.Fatal("first message not delivered")
+	}
+	last := sup.LastID()
+	sup.Stop()
+	if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
+		t.Fatal("Gotify kept the stream of the stopped client")
+	}
+	var missed []uint
+	for range 5 {
+		missed = append(missed, f.publish(t, "missed before Bob's burst"))
+	}
+	for range 1500 {
+		if _, err := f.srv.Publish(bobApp, map[string]any{"message": "for Bob"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		missed = append(missed, f.publish(t, "missed after Bob's burst"))
+	}
+
+	for _, c := range []struct {
+		name   string
+		window int
+		want   []uint
+		short  *conn.ShortCatchUp
+	}{
+		{"the default window holds all ten", 0, missed, nil},
+		{"a window of eight fetches the newest eight and says so", 8, missed[2:], &conn.ShortCatchUp{Fetched: 8, Missed: 10}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{}
+			cfg := clientConfig("http://"+f.srv.Addr, f.token)
+			cfg.Adapter = &conn.GotifyAdapter{MaxCatchUp: c.window, PageSize: 3} // several pages back
+			cfg.LastID = last
+			sup := start(t, cfg, rec)
+			if !rec.waitFor(5*time.Second, func(r *recorder) bool { return len(r.msgs) >= len(c.want) }) {
+				t.Fatalf("delivered %d of %d", len(rec.messages()), len(c.want))
+			}
+			pause(5 * unit) // a repeat or a stray would arrive now
+			checkSequence(t, rec.messages(), c.want)
+			rec.mu.Lock()
+			shorts := append([]conn.ShortCatchUp(nil), rec.shorts...)
+			rec.mu.Unlock()
+			switch {
+			case c.short == nil && len(shorts) != 0:
+				t.Errorf("told of a short catch-up %+v, nothing was left", shorts)
+			case c.short != nil && (len(shorts) != 1 || shorts[0] != *c.short):
+				t.Errorf("short catch-ups %+v, want one %+v", shorts, *c.short)
+			}
+			sup.Stop()
+			if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
+				t.Fatal("Gotify kept the stream of the stopped client")
+			}
+		})
+	}
+}
