@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
 )
 
 // Resume connects with the account the user logged in to last (and has not
@@ -88,6 +90,9 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 	last, err := c.cfg.History.LastID(c.ctx, acct.Key())
 	if err != nil {
 		return fmt.Errorf("client: last stored message: %w", err)
+	}
+	if acct.Protocol == account.Ntfy {
+		last = c.ntfyResumeTime(acct.Key(), last)
 	}
 	recent, err := c.cfg.History.RecentIDs(c.ctx, acct.Key(), recentIDs)
 	if err != nil {
@@ -190,4 +195,20 @@ const recentIDs = 1000
 // adapterFor picks the protocol adapter for an account.
 func adapterFor(acct account.Account) (conn.Adapter, error) {
 	return conn.AdapterFor(string(acct.Protocol), acct.Topics)
+}
+
+// ntfyResumeTime turns an ntfy resume point that is a message id into the
+// time of that stored message (unix seconds): ntfy always resumes from a
+// time, but not from the id of a message it did not cache ("Cache: no"),
+// which it answers with its whole cache. A time, or an id whose message
+// is no longer stored, is kept as it is.
+func (c *Client) ntfyResumeTime(server, last string) string {
+	if last == "" || strings.Trim(last, "0123456789") == "" {
+		return last
+	}
+	e, ok, err := c.cfg.History.Get(c.ctx, history.Key{Server: server, ID: last})
+	if err != nil || !ok || e.Sent.IsZero() {
+		return last
+	}
+	return strconv.FormatInt(e.Sent.Unix(), 10)
 }

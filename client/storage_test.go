@@ -216,3 +216,28 @@ func TestAShortCatchUpIsToldInOnePopupWithBothCounts(t *testing.T) {
 		})
 	}
 }
+
+// An ntfy resume point that is a message id is turned into that stored
+// message's time at start: ntfy resumes from a time whatever it cached.
+func TestAnNtfyResumePointBecomesTheTimeOfItsStoredMessage(t *testing.T) {
+	desktoptest.Require(t)
+	r := newRig(t, t.TempDir(), testkit.NewRecorder[notifier.Popup]())
+	const server = "ntfy:https://ntfy.example|alice"
+	sent := time.Unix(1796567009, 0)
+	if _, err := r.hist.Insert(context.Background(), conn.Message{Server: server, ID: "hwQ2YpKdmgAb", Title: "t", Body: "b", Sent: sent}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, last, want string }{
+		{"a stored message's id", "hwQ2YpKdmgAb", "1796567009"},
+		{"an id no longer stored", "zzzzzzzzzzzz", "zzzzzzzzzzzz"},
+		{"already a time", "1796560000", "1796560000"},
+		{"nothing", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := r.c.ntfyResumeTime(server, c.last); got != c.want {
+				t.Fatalf("ntfyResumeTime(%q) = %q, want %q", c.last, got, c.want)
+			}
+		})
+	}
+}

@@ -47,9 +47,17 @@ type NtfyAdapter struct {
 // Until a message arrives, later dials ask for since=<that time> instead of
 // nothing: a message published while the first connection was down must
 // not be lost, and a fresh login must not replay the server's whole cache.
+//
+// It also keeps the time of the latest message decoded: a reconnect asks
+// since=<that time>, not since=<its id>. A message published with
+// "Cache: no" is delivered live but never stored, and ntfy answers a
+// since= naming an id it does not know with its whole cache, so an id is
+// not always a point ntfy can resume from; a time always is. The
+// messages of that same second come again and are dropped as repeats.
 type ntfyStart struct {
-	mu   sync.Mutex
-	unix int64
+	mu     sync.Mutex
+	unix   int64
+	latest int64 // time of the latest message decoded
 }
 
 var (
@@ -112,12 +120,17 @@ func (a NtfyAdapter) Endpoint(server *url.URL, token Secret, last string) (*url.
 	if !ntfyName.MatchString(last) {
 		last = ""
 	}
-	if last == "" && a.start != nil {
+	if a.start != nil {
 		a.start.mu.Lock()
-		if a.start.unix == 0 {
-			a.start.unix = time.Now().Unix()
+		switch {
+		case a.start.latest > 0:
+			last = strconv.FormatInt(a.start.latest, 10)
+		case last == "":
+			if a.start.unix == 0 {
+				a.start.unix = time.Now().Unix()
+			}
+			last = strconv.FormatInt(a.start.unix, 10)
 		}
-		last = strconv.FormatInt(a.start.unix, 10)
 		a.start.mu.Unlock()
 	}
 	return endpoint(server, "/"+strings.Join(a.topics, ",")+"/ws", "since", last, "Authorization", "Bearer ", token)
@@ -172,7 +185,7 @@ type ntfyAttachment struct {
 }
 
 // Decode reads one ntfy event.
-func (NtfyAdapter) Decode(b []byte) (Frame, error) {
+func (a NtfyAdapter) Decode(b []byte) (Frame, error) {
 	b = trimFrame(b)
 	var head struct {
 		Event string `json:"event"`
@@ -201,6 +214,11 @@ func (NtfyAdapter) Decode(b []byte) (Frame, error) {
 	}
 	if n.Time > 0 && n.Time < 1e11 {
 		m.Sent = time.Unix(n.Time, 0).UTC()
+		if a.start != nil {
+			a.start.mu.Lock()
+			a.start.latest = max(a.start.latest, n.Time)
+			a.start.mu.Unlock()
+		}
 	}
 	if len(n.Tags) > 0 || len(n.Actions) > 0 || n.Attachment != nil || n.Icon != "" {
 		x := &Extra{Tags: n.Tags, Icon: n.Icon}

@@ -161,6 +161,14 @@ func (f *ntfyFake) publish(topic, body string) string {
 	return m.ID
 }
 
+// publishUncached is a publish with "Cache: no": sent to live subscribers,
+// never stored, so a later since=<its id> names an id the server forgot.
+func (f *ntfyFake) publishUncached(topic, body string) string {
+	id := f.publish(topic, body)
+	f.forget(id)
+	return id
+}
+
 // forget drops one message from the cache (expired or deleted).
 func (f *ntfyFake) forget(id string) {
 	f.set(func(f *ntfyFake) {
