@@ -61,9 +61,18 @@ type Config struct {
 	// newest of the missed messages; its Body is a fmt format with
 	// %[1]d (fetched) and %[2]d (missed). Default: English.
 	ShortNotice Notice
+	// MovedAsideNotice is shown once at start when history was unusable
+	// and moved aside (Body: a fmt format with %[1]s, where it went);
+	// InMemoryNotice when the history file cannot be used at all and this
+	// session keeps it in memory (Body: %[1]s, the file). Default: English.
+	MovedAsideNotice Notice
+	InMemoryNotice   Notice
 	// StoreRetry is how often messages that could not be saved are written
 	// again (default DefaultStoreRetry).
 	StoreRetry time.Duration
+	// HistoryFile names the history file in notices (History.Path is ""
+	// when it fell back to memory).
+	HistoryFile string
 	// Tune adjusts each connection's config before it starts (tests scale
 	// durations down; the app leaves it nil).
 	Tune func(*conn.Config)
@@ -126,6 +135,7 @@ func New(cfg Config) (*Client, error) {
 	c.pipe = newPipeline(cfg.History, disp, c.log, cfg.StoreRetry, c.storageProblem)
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.pipe.run(c.ctx) }()
+	c.historyNotices()
 	c.reofferUnnotified()
 	watchers := cfg.WakeWatchers
 	if watchers == nil {
@@ -153,6 +163,40 @@ var defaultStorageNotice = Notice{
 var defaultShortNotice = Notice{
 	Title: "Not every missed message was fetched",
 	Body:  "%[1]d of %[2]d missed messages were fetched; the older ones are still on the server.",
+}
+
+var (
+	defaultMovedAsideNotice = Notice{
+		Title: "Message history was damaged and started anew",
+		Body:  "The old history file was moved to %[1]s. Earlier messages and read marks are in it, not in the history window.",
+	}
+	defaultInMemoryNotice = Notice{
+		Title: "Messages are not being saved",
+		Body:  "Tidings cannot use its history file %[1]s (read-only folder or no space). Messages pop up but are kept only until Tidings quits.",
+	}
+)
+
+// historyNotices tells the user, once at start, what Open did to a history
+// it could not use: moved aside (a popup), or kept in memory (a popup, and
+// OnStorage for the tray line, for the whole session).
+func (c *Client) historyNotices() {
+	pick := func(n, def Notice) Notice {
+		if n.Title == "" {
+			return def
+		}
+		return n
+	}
+	if aside := c.cfg.History.MovedAside(); aside != "" {
+		n := pick(c.cfg.MovedAsideNotice, defaultMovedAsideNotice)
+		c.disp.Notice(n.Title, fmt.Sprintf(n.Body, aside))
+	}
+	if c.cfg.History.Path() == "" {
+		n := pick(c.cfg.InMemoryNotice, defaultInMemoryNotice)
+		c.disp.Notice(n.Title, fmt.Sprintf(n.Body, c.cfg.HistoryFile))
+		if c.cfg.OnStorage != nil {
+			c.cfg.OnStorage(history.ErrInMemory)
+		}
+	}
 }
 
 // shortCatchUp tells the user that a catch-up stopped at its bound.

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -237,6 +238,54 @@ func TestAnNtfyResumePointBecomesTheTimeOfItsStoredMessage(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := r.c.ntfyResumeTime(server, c.last); got != c.want {
 				t.Fatalf("ntfyResumeTime(%q) = %q, want %q", c.last, got, c.want)
+			}
+		})
+	}
+}
+
+// What Open did to a history it could not use is told once at start: a
+// damaged file moved aside, or no usable file at all (history in memory
+// for the session, and OnStorage for the tray line).
+func TestAnUnusableHistoryIsToldAtStart(t *testing.T) {
+	desktoptest.Require(t)
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, data string)
+		title   string
+		body    string // a part of the body
+		storage bool   // OnStorage hears a problem
+	}{
+		{"a damaged file is moved aside", func(t *testing.T, data string) {
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(data, history.FileName), []byte(strings.Repeat("not a database ", 512)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "Message history was damaged and started anew", history.FileName + ".corrupt-", false},
+		{"no usable file keeps history in memory", func(t *testing.T, data string) {
+			if err := os.WriteFile(data, []byte("a file where the data folder should be"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "Messages are not being saved", "kept only until Tidings quits", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			c.prepare(t, filepath.Join(dir, "data"))
+			rec := testkit.NewRecorder[notifier.Popup]()
+			events := make(storageEvents, 4)
+			r := newRig(t, dir, rec, func(cfg *Config) {
+				cfg.OnStorage = func(err error) { events <- err }
+				cfg.HistoryFile = filepath.Join(dir, "data", history.FileName)
+			})
+			testkit.Eventually(t, "the notice", func() bool { return len(rec.Popups()) >= 1 })
+			pops := rec.Popups()
+			if len(pops) != 1 || pops[0].Title != c.title || !strings.Contains(pops[0].Body, c.body) {
+				t.Fatalf("popups %+v, want one %q containing %q", pops, c.title, c.body)
+			}
+			if got := len(events) > 0; got != c.storage {
+				t.Fatalf("OnStorage heard a problem: %v, want %v (history path %q)", got, c.storage, r.hist.Path())
 			}
 		})
 	}

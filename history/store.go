@@ -39,6 +39,9 @@ var (
 	ErrClosed  = errors.New("history: store is closed")
 	ErrNoPath  = errors.New("history: no database path given")
 	ErrInvalid = errors.New("history: invalid message")
+	// ErrInMemory: the database file could not be used; this session
+	// keeps history in memory (Path is "").
+	ErrInMemory = errors.New("history: the database file cannot be used; history is in memory for this session")
 )
 
 // Config configures a Store. Zero values get the defaults in withDefaults;

@@ -217,8 +217,8 @@ func TestTrayMenuSaysUnderTheStatusLineWhenMessagesAreNotBeingSaved(t *testing.T
 	cases := []struct {
 		lang, status, warning string
 	}{
-		{LangEnglish, "Connected to s", "Messages are not being saved — free some disk space"},
-		{LangChinese, "已连接到 s", "消息未能保存 — 请释放一些磁盘空间"},
+		{LangEnglish, "Connected to s", "Messages are not being saved — check free space and the data folder"},
+		{LangChinese, "已连接到 s", "消息未能保存 — 请检查磁盘空间和数据文件夹"},
 	}
 	for _, c := range cases {
 		t.Run(c.lang, func(t *testing.T) {

@@ -155,6 +155,9 @@ func run(args []string) int {
 		// a fmt format, filled in off the UI goroutine
 		ShortNotice: client.Notice{Title: ui.T("notice.short.title"),
 			Body: ui.T("notice.short.body", map[string]any{"Fetched": "%[1]d", "Missed": "%[2]d"})},
+		HistoryFile:      histPath,
+		MovedAsideNotice: client.Notice{Title: ui.T("notice.movedaside.title"), Body: ui.T("notice.movedaside.body", map[string]any{"Path": "%[1]s"})},
+		InMemoryNotice:   client.Notice{Title: ui.T("notice.notsaving.title"), Body: ui.T("notice.inmemory.body", map[string]any{"Path": "%[1]s"})},
 	})
 	if err != nil {
 		log.Error("client", "err", err)
@@ -179,6 +182,9 @@ func run(args []string) int {
 		LoginDefaults: defaults, SetTrayTapped: systray.SetOnTapped,
 	})
 	defer ctrl.Close()
+	if hist.Path() == "" {
+		ctrl.SetNotSaving(true) // history is in memory for this session; the notice says why
+	}
 	if path := os.Getenv("TIDINGS_UI_PROBE"); path != "" { // benchmarks only: UI-thread stalls
 		probe := ui.StartStallProbe(path, 10*time.Millisecond, log)
 		defer probe.Stop()
