@@ -30,18 +30,22 @@ var (
 	ErrRevokeFailed  = errors.New("account: the token could not be revoked on the server")
 
 	// Server addresses.
-	ErrEmptyURL       = errors.New("account: no server address")
-	ErrBadURL         = errors.New("account: malformed server address")
-	ErrUserInfoInURL  = errors.New("account: the server address contains a user name or password")
-	ErrInsecureURL    = errors.New("account: http:// to a host that is not this computer")
-	ErrNoUsername     = errors.New("account: no user name")
-	ErrNoPassword     = errors.New("account: no password")
-	ErrBadToken       = errors.New("account: the token is empty or malformed")
-	ErrTokenTooBig    = errors.New("account: the token is too large for the system keyring")
-	ErrNoToken        = errors.New("account: no token stored for this account")
-	ErrNoKeyring      = errors.New("account: no system keyring available")
-	ErrBadConfig      = errors.New("account: the settings file is unreadable")
-	ErrConfigTooNew   = errors.New("account: the settings file was written by a newer Tidings")
+	ErrEmptyURL      = errors.New("account: no server address")
+	ErrBadURL        = errors.New("account: malformed server address")
+	ErrUserInfoInURL = errors.New("account: the server address contains a user name or password")
+	ErrInsecureURL   = errors.New("account: http:// to a host that is not this computer")
+	ErrNoUsername    = errors.New("account: no user name")
+	ErrNoPassword    = errors.New("account: no password")
+	ErrBadToken      = errors.New("account: the token is empty or malformed")
+	ErrTokenTooBig   = errors.New("account: the token is too large for the system keyring")
+	ErrNoToken       = errors.New("account: no token stored for this account")
+	ErrNoKeyring     = errors.New("account: no system keyring available")
+	ErrBadConfig     = errors.New("account: the settings file is unreadable")
+	ErrConfigTooNew  = errors.New("account: the settings file was written by a newer Tidings")
+	// ErrConfigNotSaved: a login worked (its token is kept) but the settings
+	// file naming the account could not be written; the next start will not
+	// resume it. A warning, like ErrNoKeyring.
+	ErrConfigNotSaved = errors.New("account: logged in, but the settings file could not be written")
 	ErrUnknownAccount = errors.New("account: no such account in the settings")
 )
 

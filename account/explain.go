@@ -80,6 +80,7 @@ var sentinelSentences = []struct {
 	// ErrNoToken next: "not logged in" matters more to the user than why.
 	{ErrNoToken, "You are not logged in; log in to receive notifications."},
 	{ErrNoKeyring, "No system keyring is available, so Tidings keeps your login in memory only and will ask for it again next time it starts."},
+	{ErrConfigNotSaved, "You are logged in, but the settings file could not be written (read-only folder or full disk), so the next start will ask you to log in again."},
 	// A bad settings file before the account error inside it.
 	{ErrConfigTooNew, "The settings were saved by a newer version of Tidings; the defaults are used instead."},
 	{ErrBadConfig, "The settings file could not be read; the defaults are used instead and the old file was kept."},

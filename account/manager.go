@@ -132,7 +132,11 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 	cfg.Upsert(acct)
 	cfg.Resume = acct.Key()
 	if err := SaveConfig(m.cfg.ConfigPath, cfg); err != nil {
-		return acct, err
+		// The token is kept (keyring or memory): this run is logged in,
+		// but the next start will not know the account.
+		m.cfg.Logger.Error("logged in, but the settings file cannot be written; the next start will ask to log in",
+			"path", m.cfg.ConfigPath, "account", acct.Key(), "err", err)
+		return acct, errors.Join(fmt.Errorf("%w: %w", ErrConfigNotSaved, err), keyErr)
 	}
 	m.cfg.Logger.Info("logged in", "account", acct.Key(), "protocol", string(acct.Protocol),
 		"pasted_token", !in.PastedToken.Empty(), "keyring", m.cfg.Tokens.Persistent())

@@ -67,6 +67,15 @@ type Config struct {
 	// session keeps it in memory (Body: %[1]s, the file). Default: English.
 	MovedAsideNotice Notice
 	InMemoryNotice   Notice
+	// NoKeyringNotice is shown when a login cannot be remembered (no system
+	// keyring answers); SettingsNotice when a login's settings file cannot
+	// be written (Body: %[1]s, the file). Default: English.
+	NoKeyringNotice Notice
+	SettingsNotice  Notice
+	// OnWarning hears that a lasting account problem began (on) or ended:
+	// account.ErrNoKeyring or account.ErrConfigNotSaved. The tray states
+	// it meanwhile. Must not block.
+	OnWarning func(problem error, on bool)
 	// StoreRetry is how often messages that could not be saved are written
 	// again (default DefaultStoreRetry).
 	StoreRetry time.Duration

@@ -29,6 +29,9 @@ func (c *Client) Resume(ctx context.Context) error {
 	tok, err := c.cfg.Accounts.Token(ctx, acct)
 	if err != nil {
 		c.setAccount(acct)
+		if errors.Is(err, account.ErrNoKeyring) {
+			c.accountWarnings(err)
+		}
 		if errors.Is(err, account.ErrNoToken) || errors.Is(err, account.ErrNoKeyring) {
 			return fmt.Errorf("%w: %w", ErrNeedsLogin, err)
 		}
@@ -39,14 +42,16 @@ func (c *Client) Resume(ctx context.Context) error {
 
 // Login logs in with what the user typed, keeps the token in the keyring,
 // and (re)connects. An error wrapping account.ErrNoKeyring means the login
-// worked and the token is kept for this run only: show it as a warning.
-// Any other error means not logged in.
+// worked and the token is kept for this run only, account.ErrConfigNotSaved
+// that the next start will not know the account: both are warnings, told
+// by a popup and OnWarning. Any other error means not logged in.
 func (c *Client) Login(ctx context.Context, in account.LoginInput) error {
 	acct, err := c.cfg.Accounts.Login(ctx, in)
 	warning := err
-	if err != nil && !errors.Is(err, account.ErrNoKeyring) {
+	if err != nil && !errors.Is(err, account.ErrNoKeyring) && !errors.Is(err, account.ErrConfigNotSaved) {
 		return err
 	}
+	c.accountWarnings(warning)
 	tok, err := c.cfg.Accounts.Token(ctx, acct)
 	if err != nil {
 		return err

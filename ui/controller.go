@@ -128,10 +128,11 @@ func (c *Controller) SetStatus(s Status) {
 	}
 }
 
-// SetNotSaving says whether history cannot be written; the tray shows it.
-func (c *Controller) SetNotSaving(on bool) {
+// SetWarning says whether problem w holds (any goroutine); the tray
+// states it.
+func (c *Controller) SetWarning(w Warning, on bool) {
 	if c.Tray != nil {
-		c.Tray.SetNotSaving(on)
+		c.Tray.SetWarning(w, on)
 	}
 }
 

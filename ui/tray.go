@@ -83,8 +83,8 @@ type Tray struct {
 
 	mu       sync.Mutex
 	status   Status
-	unsaved  bool        // history cannot be written
-	tick     *time.Timer // countdown refresh while reconnecting
+	warn     [warnings]bool // lasting problems the menu states
+	tick     *time.Timer    // countdown refresh while reconnecting
 	closed   bool
 	icon     fyne.Resource // last icon set (UI goroutine only)
 	refreshN int
@@ -112,11 +112,14 @@ func (t *Tray) SetStatus(s Status) {
 	t.co.Poke()
 }
 
-// SetNotSaving says whether history cannot be written (a full disk):
-// the menu says so under the status line until it can again.
-func (t *Tray) SetNotSaving(on bool) {
+// SetWarning says whether problem w holds: the menu states it under the
+// status line until it is over.
+func (t *Tray) SetWarning(w Warning, on bool) {
+	if w < 0 || w >= warnings {
+		return
+	}
 	t.mu.Lock()
-	t.unsaved = on
+	t.warn[w] = on
 	t.mu.Unlock()
 	t.co.Poke()
 }
@@ -146,7 +149,12 @@ func (t *Tray) Close() {
 // off the UI goroutine.
 func (t *Tray) Snapshot() TraySnapshot {
 	t.mu.Lock()
-	snap := TraySnapshot{Status: t.status, NotSaving: t.unsaved, Now: t.cfg.Now()}
+	snap := TraySnapshot{Status: t.status, Now: t.cfg.Now()}
+	for w, on := range t.warn {
+		if on {
+			snap.Warnings = append(snap.Warnings, Warning(w))
+		}
+	}
 	t.mu.Unlock()
 	if h := t.cfg.History; h != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)

@@ -213,27 +213,33 @@ func TestTrayCountsDownWhileReconnecting(t *testing.T) {
 	q.until(t, "a countdown refresh", func() bool { return tr.refreshes() > n })
 }
 
-func TestTrayMenuSaysUnderTheStatusLineWhenMessagesAreNotBeingSaved(t *testing.T) {
+func TestTrayMenuStatesEachLastingProblemUnderTheStatusLine(t *testing.T) {
 	cases := []struct {
-		lang, status, warning string
+		lang, status string
+		warn         Warning
+		text         string
 	}{
-		{LangEnglish, "Connected to s", "Messages are not being saved — check free space and the data folder"},
-		{LangChinese, "已连接到 s", "消息未能保存 — 请检查磁盘空间和数据文件夹"},
+		{LangEnglish, "Connected to s", WarnNotSaving, "Messages are not being saved — check free space and the data folder"},
+		{LangChinese, "已连接到 s", WarnNotSaving, "消息未能保存 — 请检查磁盘空间和数据文件夹"},
+		{LangEnglish, "Connected to s", WarnNoKeyring, "Login not remembered — no system keyring"},
+		{LangChinese, "已连接到 s", WarnNoKeyring, "登录不会被记住 — 没有系统密钥环"},
+		{LangEnglish, "Connected to s", WarnSettingsNotSaved, "Settings not saved — the next start asks you to log in"},
+		{LangChinese, "已连接到 s", WarnSettingsNotSaved, "设置未能保存 — 下次启动需要重新登录"},
 	}
 	for _, c := range cases {
-		t.Run(c.lang, func(t *testing.T) {
+		t.Run(c.lang+"/"+c.text, func(t *testing.T) {
 			useLanguage(t, c.lang)
-			snap := TraySnapshot{Status: Status{State: StateConnected, Server: "s"}, NotSaving: true, Now: time.Unix(0, 0)}
+			snap := TraySnapshot{Status: Status{State: StateConnected, Server: "s"}, Warnings: []Warning{c.warn}, Now: time.Unix(0, 0)}
 			got := menuLabels(BuildTrayMenu(snap, TrayActions{}))
-			if got[0] != c.status || got[1] != c.warning || got[2] != "---" {
-				t.Fatalf("menu starts %q, want %q, %q, ---", got[:3], c.status, c.warning)
+			if got[0] != c.status || got[1] != c.text || got[2] != "---" {
+				t.Fatalf("menu starts %q, want %q, %q, ---", got[:3], c.status, c.text)
 			}
 			if !BuildTrayMenu(snap, TrayActions{}).Items[1].Disabled {
 				t.Fatal("the warning is clickable")
 			}
-			snap.NotSaving = false
+			snap.Warnings = nil
 			if got := menuLabels(BuildTrayMenu(snap, TrayActions{})); got[1] != "---" {
-				t.Fatalf("warning shown while saving works: %q", got[:2])
+				t.Fatalf("warning shown while there is no problem: %q", got[:2])
 			}
 		})
 	}

@@ -15,13 +15,41 @@ const RecentCount = 5
 // TraySnapshot is everything the tray menu shows, gathered in one go.
 type TraySnapshot struct {
 	Status       Status
-	NotSaving    bool    // history cannot be written: said under the status line
-	Recent       []Entry // newest first; only the first RecentCount are shown
+	Warnings     []Warning // said under the status line, in this order
+	Recent       []Entry   // newest first; only the first RecentCount are shown
 	Unread       int
 	PausedUntil  time.Time
 	DND          bool
 	StartAtLogin bool
 	Now          time.Time
+}
+
+// Warning is a lasting problem the tray menu states under its status line
+// until it is over.
+type Warning int
+
+const (
+	// WarnNotSaving: history cannot be written (a full disk, a read-only
+	// folder); messages pop up but are not kept.
+	WarnNotSaving Warning = iota
+	// WarnNoKeyring: no system keyring answers; the login lasts until
+	// Tidings quits.
+	WarnNoKeyring
+	// WarnSettingsNotSaved: the settings file could not be written at
+	// login; the next start will not know the account.
+	WarnSettingsNotSaved
+	warnings // the number of warnings
+)
+
+func (w Warning) key() string {
+	switch w {
+	case WarnNoKeyring:
+		return "tray.status.nokeyring"
+	case WarnSettingsNotSaved:
+		return "tray.status.settingsnotsaved"
+	default:
+		return "tray.status.notsaving"
+	}
 }
 
 // TrayActions are the tray menu's callbacks. They run on the UI goroutine;
@@ -87,8 +115,8 @@ func BuildTrayMenu(snap TraySnapshot, a TrayActions) *fyne.Menu {
 		status.Disabled = true
 	}
 	items = append(items, status)
-	if snap.NotSaving {
-		warn := fyne.NewMenuItem(T("tray.status.notsaving"), nil)
+	for _, w := range snap.Warnings {
+		warn := fyne.NewMenuItem(T(w.key()), nil)
 		warn.Disabled = true
 		items = append(items, warn)
 	}

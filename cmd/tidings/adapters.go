@@ -34,8 +34,8 @@ func (a uiAccounts) Login(ctx context.Context, r ui.LoginRequest) error {
 		SessionOnly: !r.Remember,
 	}
 	err := a.c.Login(ctx, in)
-	if err != nil && errors.Is(err, account.ErrNoKeyring) {
-		return nil // logged in for this run; the tray's status says the rest
+	if err != nil && (errors.Is(err, account.ErrNoKeyring) || errors.Is(err, account.ErrConfigNotSaved)) {
+		return nil // logged in; a popup and the tray's warning line say the rest
 	}
 	return err
 }

@@ -148,9 +148,23 @@ func run(args []string) int {
 		},
 		OnStorage: func(err error) {
 			if ctrl != nil {
-				ctrl.SetNotSaving(err != nil)
+				ctrl.SetWarning(ui.WarnNotSaving, err != nil)
 			}
 		},
+		OnWarning: func(problem error, on bool) {
+			if ctrl == nil {
+				return
+			}
+			switch {
+			case errors.Is(problem, account.ErrNoKeyring):
+				ctrl.SetWarning(ui.WarnNoKeyring, on)
+			case errors.Is(problem, account.ErrConfigNotSaved):
+				ctrl.SetWarning(ui.WarnSettingsNotSaved, on)
+			}
+		},
+		NoKeyringNotice: client.Notice{Title: ui.T("notice.nokeyring.title"), Body: ui.T("notice.nokeyring.body")},
+		SettingsNotice: client.Notice{Title: ui.T("notice.settingsnotsaved.title"),
+			Body: ui.T("notice.settingsnotsaved.body", map[string]any{"Path": "%[1]s"})},
 		StorageNotice: client.Notice{Title: ui.T("notice.notsaving.title"), Body: ui.T("notice.notsaving.body")},
 		// a fmt format, filled in off the UI goroutine
 		ShortNotice: client.Notice{Title: ui.T("notice.short.title"),
@@ -183,7 +197,7 @@ func run(args []string) int {
 	})
 	defer ctrl.Close()
 	if hist.Path() == "" {
-		ctrl.SetNotSaving(true) // history is in memory for this session; the notice says why
+		ctrl.SetWarning(ui.WarnNotSaving, true) // history is in memory for this session; the notice says why
 	}
 	if path := os.Getenv("TIDINGS_UI_PROBE"); path != "" { // benchmarks only: UI-thread stalls
 		probe := ui.StartStallProbe(path, 10*time.Millisecond, log)
@@ -199,7 +213,12 @@ func run(args []string) int {
 		}
 		log.Info("not connected at start", "err", err)
 		ctrl.SetStatus(ui.Status{State: ui.StateStopped})
-		if errors.Is(err, client.ErrNeedsLogin) && !o.hidden {
+		switch {
+		case o.hidden || !errors.Is(err, client.ErrNeedsLogin):
+		case errors.Is(err, account.ErrNoKeyring):
+			// the saved login could not be read: say why, not just ask
+			ui.Do(func() { ctrl.Login.ShowError(ui.T("login.err.nokeyring")) })
+		default:
 			ui.Do(ctrl.Login.Show)
 		}
 	}()
