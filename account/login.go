@@ -112,7 +112,8 @@ func (a nativeAuth) Logout(ctx context.Context, server string, g Grant) error {
 	return goneIsRevoked(err)
 }
 
-// --- Gotify: POST /client with Basic auth → {id, token}; DELETE /client/<id>
+// --- Gotify: POST /client with Basic auth → {id, token}; POST /auth/logout
+// (Gotify 3) or DELETE /client/<id> (2.9)
 
 type gotifyAuth struct{ c HTTPConfig }
 
@@ -142,7 +143,17 @@ func gotifyKey(token Secret) http.Header {
 	return http.Header{"X-Gotify-Key": {token.Reveal()}}
 }
 
+// Logout deletes the Tidings client on the server. Gotify 3 has POST
+// /auth/logout, which deletes the calling client with its own plain token
+// (DELETE /client/<id> now needs an elevated session, answering 403
+// "session not elevated"); Gotify 2.9 does not have it (404), and there the
+// client deletes itself by id.
 func (a gotifyAuth) Logout(ctx context.Context, server string, g Grant) error {
+	_, _, err := a.c.do(ctx, request{method: http.MethodPost, server: server, path: "/auth/logout", header: gotifyKey(g.Token)})
+	var se *StatusError
+	if !errors.As(err, &se) || (se.Code != http.StatusNotFound && se.Code != http.StatusMethodNotAllowed) {
+		return goneIsRevoked(err) // deleted, or the token was already gone (401)
+	}
 	id := g.RevokeID
 	if id == "" {
 		// A pasted token: find its client id in the user's client list.
@@ -155,7 +166,7 @@ func (a gotifyAuth) Logout(ctx context.Context, server string, g Grant) error {
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
 		return fmt.Errorf("%w: bad Gotify client id", ErrRevokeFailed)
 	}
-	_, _, err := a.c.do(ctx, request{method: http.MethodDelete, server: server, path: "/client/" + id, header: gotifyKey(g.Token)})
+	_, _, err = a.c.do(ctx, request{method: http.MethodDelete, server: server, path: "/client/" + id, header: gotifyKey(g.Token)})
 	return goneIsRevoked(err)
 }
 
@@ -216,7 +227,8 @@ const MaxTokenLen = 2048
 // Secret: surrounding space trimmed, not empty, printable ASCII without
 // spaces (it goes into an HTTP header), at most MaxTokenLen bytes, and with
 // the protocol's prefix where it has one (ntfy "tk_"; Gotify client tokens
-// start with "C" — an application token "A…" cannot read messages). The
+// start with "gtfyc." or, before Gotify 3, "C" — an application token
+// "gtfya."/"A…" cannot read messages). The
 // error never contains the token.
 func ValidateToken(p Protocol, raw string) (Secret, error) {
 	s := strings.TrimSpace(raw)
@@ -231,11 +243,13 @@ func ValidateToken(p Protocol, raw string) (Secret, error) {
 	switch p {
 	case Native:
 	case Gotify:
-		if s[0] == 'A' {
-			return Secret{}, fmt.Errorf("%w: this is a Gotify application token; paste a client token (it starts with C)", ErrBadToken)
+		// Gotify 3 makes "gtfyc." client and "gtfya." application tokens
+		// and still accepts the older "C…" and "A…" ones.
+		if strings.HasPrefix(s, "gtfya.") || s[0] == 'A' {
+			return Secret{}, fmt.Errorf("%w: this is a Gotify application token; paste a client token (it starts with gtfyc or C)", ErrBadToken)
 		}
-		if s[0] != 'C' {
-			return Secret{}, fmt.Errorf("%w: a Gotify client token starts with C", ErrBadToken)
+		if !(strings.HasPrefix(s, "gtfyc.") && len(s) > len("gtfyc.")) && s[0] != 'C' {
+			return Secret{}, fmt.Errorf("%w: a Gotify client token starts with gtfyc (Gotify 3) or C (Gotify 2)", ErrBadToken)
 		}
 	case Ntfy:
 		if !strings.HasPrefix(s, "tk_") || len(s) < 4 {

@@ -87,6 +87,10 @@ func TestValidateToken(t *testing.T) {
 		{name: "gotify client", p: Gotify, in: "CkqR0nY2e3.9xAb", want: "CkqR0nY2e3.9xAb"},
 		{name: "gotify application token", p: Gotify, in: "AbcdEfgh", err: true},
 		{name: "gotify other", p: Gotify, in: "xyz", err: true},
+		// Gotify 3 (issue 19.12): ed25519-seed tokens with a prefix.
+		{name: "gotify 3 client", p: Gotify, in: "gtfyc.y5unV6mPpN2w4bN4mXh0w9Jx2yQ3k1RrUSprAaBcDeF", want: "gtfyc.y5unV6mPpN2w4bN4mXh0w9Jx2yQ3k1RrUSprAaBcDeF"},
+		{name: "gotify 3 application token", p: Gotify, in: "gtfya.gNvrX0aB7jgs", err: true},
+		{name: "gotify 3 prefix only", p: Gotify, in: "gtfyc.", err: true},
 		{name: "ntfy", p: Ntfy, in: "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2", want: "tk_AgQdq7mVBoFD37zQVN29RhuMzNIz2"},
 		{name: "ntfy without prefix", p: Ntfy, in: "AgQdq7mVBoFD", err: true},
 		{name: "ntfy prefix only", p: Ntfy, in: "tk_", err: true},

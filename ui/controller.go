@@ -221,7 +221,11 @@ func (c *Controller) trayActions() TrayActions {
 				ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 				defer cancel()
 				if err := c.cfg.Accounts.Logout(ctx); err != nil {
+					// logged out here; the window says what the server did not do
 					c.cfg.Log.Warn("ui: logout", "err", err)
+					sentence := c.cfg.Accounts.Explain(err)
+					runOnUI(func() { c.Login.ShowError(sentence) })
+					return
 				}
 				runOnUI(c.Login.Show)
 			}()

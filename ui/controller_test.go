@@ -139,6 +139,20 @@ func TestAuthFailureShowsLoginAndLogoutLogsOut(t *testing.T) {
 	f.q.until(t, "logout", func() bool { f.acc.mu.Lock(); defer f.acc.mu.Unlock(); return f.acc.logouts == 1 })
 }
 
+// Issue 19.11: a revocation the server refused (Gotify 3 answered 403)
+// was logged and dropped; the login window now says it.
+func TestALogoutTheServerDidNotRevokeIsToldInTheLoginWindow(t *testing.T) {
+	f := newControllerFixture(t)
+	f.acc.mu.Lock()
+	f.acc.logoutErr = errFakeNotRevoked
+	f.acc.mu.Unlock()
+	f.c.SetStatus(Status{State: StateConnected, Server: "s"})
+	click := f.menu(t, "Connected to s")
+	click("Log out")
+	want := "You are logged out here, but the server could not be told to revoke the login."
+	f.q.until(t, "the login window saying so", func() bool { return f.c.Login.errLabel != nil && f.c.Login.errLabel.Text == want })
+}
+
 func TestClickingARecentMessageOpensItInTheHistory(t *testing.T) {
 	f := newControllerFixture(t)
 	f.store.add(Entry{Message: conn.Message{Server: "s", ID: "new", Title: "Fresh news"}})

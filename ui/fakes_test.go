@@ -234,10 +234,13 @@ type fakeAccounts struct {
 	gate     chan struct{} // when set, Login waits for it
 	calls    []LoginRequest
 	logouts  int
+	// logoutErr is what Logout returns (a revocation the server refused)
+	logoutErr error
 }
 
 var (
 	errFakeUnauthorized = errors.New("fake: 401")
+	errFakeNotRevoked   = errors.New("fake: revoke refused")
 	errFakeUnreachable  = errors.New("fake: dial tcp: connection refused")
 )
 
@@ -270,6 +273,8 @@ func (a *fakeAccounts) Explain(err error) string {
 		return "Wrong username or password."
 	case errors.Is(err, errFakeUnreachable):
 		return "The server cannot be reached."
+	case errors.Is(err, errFakeNotRevoked):
+		return "You are logged out here, but the server could not be told to revoke the login."
 	}
 	return ""
 }
@@ -278,7 +283,7 @@ func (a *fakeAccounts) Logout(ctx context.Context) error {
 	a.mu.Lock()
 	a.logouts++
 	a.mu.Unlock()
-	return nil
+	return a.logoutErr
 }
 
 func (a *fakeAccounts) callCount() int {
