@@ -44,7 +44,7 @@ type pipeline struct {
 	onProblem func(error)
 
 	mu      sync.Mutex
-	queue   []conn.Message
+	queue   []queued
 	unsaved []conn.Message // shown, not yet stored; only the worker touches it
 	wake    chan struct{}  // 1-buffered: "the queue is not empty"
 }
@@ -59,10 +59,25 @@ func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logg
 	return &pipeline{store: store, disp: disp, log: log, retry: retry, onProblem: onProblem, wake: make(chan struct{}, 1)}
 }
 
+// queued is a message to store, or (rebase set) the rebase of its Server's
+// rows, in order with the messages around it.
+type queued struct {
+	m      conn.Message
+	rebase *conn.Rebase
+}
+
 // push queues a message. It never blocks.
-func (p *pipeline) push(m conn.Message) {
+func (p *pipeline) push(m conn.Message) { p.enqueue(queued{m: m}) }
+
+// pushRebase queues the rebase of server's rows (conn.EventRebase): it
+// runs after every message queued before it and before any queued after.
+func (p *pipeline) pushRebase(server string, r *conn.Rebase) {
+	p.enqueue(queued{m: conn.Message{Server: server}, rebase: r})
+}
+
+func (p *pipeline) enqueue(q queued) {
 	p.mu.Lock()
-	p.queue = append(p.queue, m)
+	p.queue = append(p.queue, q)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -70,20 +85,57 @@ func (p *pipeline) push(m conn.Message) {
 	}
 }
 
-// take removes up to batchMax queued messages.
-func (p *pipeline) take() []conn.Message {
+// take removes up to batchMax queued messages, stopping before a rebase;
+// a rebase at the head is returned alone (rebase set, batch nil).
+func (p *pipeline) take() (batch []conn.Message, rebase *queued) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := min(len(p.queue), batchMax)
-	if n == 0 {
-		return nil
+	if len(p.queue) > 0 && p.queue[0].rebase != nil {
+		q := p.queue[0]
+		p.queue = p.queue[1:]
+		return nil, &q
 	}
-	batch := append([]conn.Message(nil), p.queue[:n]...)
-	p.queue = p.queue[n:]
+	if len(p.queue) > 0 {
+		batch = make([]conn.Message, 0, min(len(p.queue), batchMax))
+	}
+	for len(batch) < batchMax && len(p.queue) > 0 && p.queue[0].rebase == nil {
+		batch = append(batch, p.queue[0].m)
+		p.queue = p.queue[1:]
+	}
 	if len(p.queue) == 0 {
 		p.queue = nil // let a burst's backing array go
 	}
-	return batch
+	if len(batch) == 0 {
+		batch = nil
+	}
+	return batch, nil
+}
+
+// next stores (or rebases) what is queued, until the queue is empty.
+func (p *pipeline) next(ctx context.Context) {
+	for {
+		batch, rebase := p.take()
+		switch {
+		case rebase != nil:
+			p.rebase(ctx, rebase)
+		case batch != nil:
+			p.store1(ctx, batch)
+		default:
+			return
+		}
+	}
+}
+
+// rebase renames the rows of a server whose ids restarted lower, so its
+// new messages are not taken for repeats. Messages still waiting to be
+// saved are written first (they are from before). If it fails, new
+// messages whose ids an old row holds are not stored; the log says so.
+func (p *pipeline) rebase(ctx context.Context, q *queued) {
+	p.saveUnsaved(ctx)
+	if err := p.store.Rebase(ctx, q.m.Server, q.rebase.Newest, time.Now()); err != nil {
+		p.log.Error("cannot rebase history after the server's ids restarted; new messages with old ids may be missing from it",
+			"account", q.m.Server, "err", err)
+	}
 }
 
 // run stores and dispatches until ctx ends, retrying unsaved messages
@@ -104,18 +156,14 @@ func (p *pipeline) run(ctx context.Context) {
 		case <-retry:
 			p.saveUnsaved(ctx)
 		}
-		for batch := p.take(); batch != nil; batch = p.take() {
-			p.store1(ctx, batch)
-		}
+		p.next(ctx)
 	}
 }
 
 // drain stores what is still queued (after the connection stopped), and
 // tries once more what could not be saved.
 func (p *pipeline) drain(ctx context.Context) {
-	for batch := p.take(); batch != nil; batch = p.take() {
-		p.store1(ctx, batch)
-	}
+	p.next(ctx)
 	p.saveUnsaved(ctx)
 	if n := len(p.unsaved); n > 0 {
 		p.log.Error("quitting with messages that could not be saved; the next start fetches them again", "count", n)
@@ -145,8 +193,12 @@ func (p *pipeline) store1(ctx context.Context, batch []conn.Message) {
 	case err == nil:
 	case errors.Is(err, context.Canceled) && !dispatched:
 		// shutting down mid-batch: drain stores it with a fresh context
+		back := make([]queued, len(batch))
+		for i, m := range batch {
+			back[i] = queued{m: m}
+		}
 		p.mu.Lock()
-		p.queue = append(batch, p.queue...)
+		p.queue = append(back, p.queue...)
 		p.mu.Unlock()
 	case errors.Is(err, history.ErrInvalid) && !dispatched:
 		// nothing in it can ever be stored: show it, do not retry

@@ -103,6 +103,10 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 	if err != nil {
 		return fmt.Errorf("client: recent messages: %w", err)
 	}
+	lastSent, err := c.cfg.History.LastSent(c.ctx, acct.Key())
+	if err != nil {
+		return fmt.Errorf("client: last stored message: %w", err)
+	}
 	ccfg := conn.Config{
 		Server:        acct.Server,
 		Account:       acct.Key(),
@@ -110,6 +114,7 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 		Token:         tok,
 		LastID:        last,
 		RecentIDs:     recent,
+		LastSent:      lastSent,
 		CAFile:        acct.CAFile,
 		AllowInsecure: acct.AllowInsecure,
 		Logger:        c.cfg.Logger,
@@ -165,6 +170,8 @@ func (c *Client) handle(from *conn.Supervisor, acct account.Account, e conn.Even
 		c.pipe.push(e.Message)
 	case conn.EventShort:
 		c.shortCatchUp(e.Short)
+	case conn.EventRebase:
+		c.pipe.pushRebase(acct.Key(), e.Rebase)
 	case conn.EventState:
 		c.mu.Lock()
 		current := c.sup == from || c.sup == nil

@@ -37,6 +37,11 @@ type Config struct {
 	// window, so a server that forgot LastID and replays its whole cache
 	// (ntfy) repeats nothing across restarts either. Optional.
 	RecentIDs []string
+	// LastSent is the server's timestamp of the last message delivered in
+	// an earlier run (from the history store). When the server's ids are
+	// found to have restarted lower, what it holds sent no later than this
+	// is not new (see IDsRestarted). Optional.
+	LastSent time.Time
 
 	// CAFile is an optional PEM file of extra CA certificates trusted in
 	// addition to the system roots.

@@ -292,12 +292,27 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 		top, _ = strconv.ParseUint(newest[0].ID, 10, 64)
 	}
 	lastN, err := strconv.ParseUint(last, 10, 64)
-	if err != nil || top <= lastN {
+	if err != nil || top == lastN {
 		return nil, nil // nothing new, or not a Gotify id (the account changed protocol)
 	}
 	maxN := uint64(DefaultGotifyMaxCatchUp)
 	if a.MaxCatchUp > 0 {
 		maxN = uint64(a.MaxCatchUp)
+	}
+	if top < lastN {
+		// The user's newest id is below the resume point: the database was
+		// reset or restored (or every message deleted). What it holds now
+		// is walked like a first catch-up; the engine rebases and keeps out
+		// what is from before (IDsRestarted).
+		var msgs []Message
+		if top > 0 {
+			msgs, err = a.walkBack(ctx, get, 0, top, int(maxN))
+		}
+		var short *ShortCatchUp
+		if err != nil && !errors.As(err, &short) {
+			return nil, err
+		}
+		return msgs, &IDsRestarted{Newest: strconv.FormatUint(top, 10), Err: err}
 	}
 	if top-lastN > maxN {
 		// Wider than the window in ids, which Gotify shares among all

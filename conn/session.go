@@ -49,6 +49,13 @@ func (s *Supervisor) session(ctx context.Context) sessionEnd {
 	if h, err := proto.ParseRestartHint(resp.Header.Get(proto.HeaderDropSlot)); err == nil {
 		end.dropSlot = &h
 	}
+	if newest := resp.Header.Get(proto.HeaderNewestID); newest != "" && s.ledger.ordered && restartedBelow(last, newest) {
+		// The server replays from its start (since above its newest);
+		// rebase before the reader delivers any of it.
+		s.deliverMu.Lock()
+		s.rebaseLocked(last, newest)
+		s.deliverMu.Unlock()
+	}
 
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -318,11 +325,14 @@ func (s *Supervisor) deliver(m Message) {
 }
 
 func (s *Supervisor) deliverLocked(m Message) {
-	if s.ledger.repeat(m.ID) {
+	if s.ledger.repeat(m.ID) || s.fromBeforeRebase(m) {
 		s.stats.repeats.Add(1)
 		return
 	}
 	s.ledger.record(m.ID)
+	if m.Sent.After(s.lastSent) {
+		s.lastSent = m.Sent
+	}
 	m.Server = s.cfg.Account
 	m.Received = s.cfg.Now()
 	s.stats.delivered.Add(1)
@@ -387,12 +397,17 @@ func (s *Supervisor) catchUp(ctx context.Context, cancel context.CancelCauseFunc
 	}
 	s.deliverMu.Unlock()
 	msgs, err := cu.CatchUp(ctx, get, from)
-	err = s.reportShort(err)
+	var restarted *IDsRestarted
+	errors.As(err, &restarted)
+	err = s.reportShort(s.restartedCatchUp(from, err))
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	for _, m := range msgs { // on error: the contiguous run fetched so far
 		m.CatchUp = true
 		s.deliverLocked(m)
+	}
+	if restarted != nil && s.ledger.last == "" {
+		s.ledger.record(restarted.Newest) // resume from the server's newest, not from nothing
 	}
 	s.advanceCatchFrom(msgs)
 	if err != nil {
@@ -435,7 +450,7 @@ func (s *Supervisor) recheck(ctx context.Context, cancel context.CancelCauseFunc
 	from := s.catchFrom
 	s.deliverMu.Unlock()
 	msgs, err := cu.CatchUp(ctx, get, from)
-	err = s.reportShort(err)
+	err = s.reportShort(s.restartedCatchUp(from, err))
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	found := 0

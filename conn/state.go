@@ -80,6 +80,7 @@ const (
 	EventState   EventKind = iota + 1 // Event.Status is set
 	EventMessage                      // Event.Message is set
 	EventShort                        // Event.Short is set: a catch-up fetched less than was missed
+	EventRebase                       // Event.Rebase is set: the server's ids restarted lower
 )
 
 // Event is what the Supervisor hands to its Sink.
@@ -88,6 +89,7 @@ type Event struct {
 	Status  Status  // EventState
 	Message Message // EventMessage
 	Short   *ShortCatchUp
+	Rebase  *Rebase
 }
 
 // ShortCatchUp says a catch-up fetched only the newest Fetched of the

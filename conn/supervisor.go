@@ -47,8 +47,15 @@ type Supervisor struct {
 	holding   bool // a CatchUp or its re-check is pending; live messages wait in held
 	held      []Message
 	liveHeld  chan struct{} // a live message was held (cap 1)
+	// lastSent is the Sent of the latest message delivered (LastSent at
+	// first); notNewBefore is set by a rebase: what the server sent no
+	// later than it is from before its ids restarted. rebased: warned.
+	lastSent, notNewBefore time.Time
+	rebased                bool
 
-	stats struct{ dials, sessions, delivered, repeats, badFrames, rechecked atomic.Uint64 }
+	stats struct {
+		dials, sessions, delivered, repeats, badFrames, rechecked, rebases atomic.Uint64
+	}
 }
 
 // Stats are counters over the Supervisor's life, for tests and diagnostics.
@@ -59,6 +66,7 @@ type Stats struct {
 	Repeats   uint64 // messages dropped because their id was already delivered
 	BadFrames uint64 // frames dropped because they did not decode
 	Rechecked uint64 // messages only a catch-up re-check found (see Config.CatchUpRecheck)
+	Rebases   uint64 // times the server's ids were found restarted lower (see IDsRestarted)
 }
 
 // New checks the configuration (URL policy, CA file, adapter) and returns a
@@ -84,6 +92,7 @@ func New(cfg Config) (*Supervisor, error) {
 		token:    cfg.Token,
 		done:     make(chan struct{}),
 		ledger:   newLedger(cfg.Adapter.OrderedIDs(), cfg.DedupWindow, cfg.LastID, cfg.RecentIDs...),
+		lastSent: cfg.LastSent,
 		liveHeld: make(chan struct{}, 1),
 	}
 	s.dialer = &websocket.Dialer{
@@ -173,6 +182,7 @@ func (s *Supervisor) Stats() Stats {
 		Dials: s.stats.dials.Load(), Sessions: s.stats.sessions.Load(),
 		Delivered: s.stats.delivered.Load(), Repeats: s.stats.repeats.Load(),
 		BadFrames: s.stats.badFrames.Load(), Rechecked: s.stats.rechecked.Load(),
+		Rebases: s.stats.rebases.Load(),
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"time"
 )
 
 // LastID returns server's resume point: the id of the message stored last
@@ -90,4 +92,42 @@ func (s *Store) RecentIDs(ctx context.Context, server string, n int) ([]string, 
 	}
 	slices.Reverse(ids)
 	return ids, nil
+}
+
+// Rebase is for a server whose ids restarted lower (conn.IDsRestarted):
+// its new messages reuse ids that server's rows hold. In one transaction
+// the rows keep everything (text, read marks) under new ids, prefix
+// "before-<unix time>:", so no new message collides with an old one and is
+// taken for a repeat, and the resume point becomes point, the server's
+// newest id now.
+func (s *Store) Rebase(ctx context.Context, server, point string, now time.Time) error {
+	if server == "" || point == "" || len(server) > s.cfg.MaxKeyBytes || len(point) > s.cfg.MaxKeyBytes {
+		return fmt.Errorf("%w: empty or oversized server or resume point", ErrInvalid)
+	}
+	prefix := "before-" + strconv.FormatInt(now.Unix(), 10) + ":"
+	return s.write(ctx, "rebase", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE messages SET msg_id = ? || msg_id WHERE server = ?`, prefix, server); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO resume_points (server, point) VALUES (?, ?) ON CONFLICT (server) DO UPDATE SET point = excluded.point`,
+			server, point)
+		return err
+	})
+}
+
+// LastSent is the server timestamp of the newest message stored for
+// server (zero when none, or none has one): after a rebase, what that
+// server still holds from no later than this is not new.
+func (s *Store) LastSent(ctx context.Context, server string) (time.Time, error) {
+	var us sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT max(sent) FROM messages WHERE server = ?`, server).Scan(&us)
+	if err != nil {
+		return time.Time{}, s.fail("last sent", err)
+	}
+	if !us.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(us.Int64), nil
 }

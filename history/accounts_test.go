@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tidings-app/tidings/conn"
 )
@@ -125,5 +126,49 @@ func TestTheResumePointMovesOnlyWithStoredMessagesAndSurvivesClearingTheHistory(
 	}
 	if err := s.SetResumePoint(ctx, "", "x"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("empty server: %v, want ErrInvalid", err)
+	}
+}
+
+// Rebase keeps a server's rows (text, read marks) under ids that cannot
+// collide with the ids it gives from now on, moves its resume point, and
+// leaves other servers alone.
+func TestRebaseKeepsTheRowsUnderFreshIDsAndMovesOnlyThatResumePoint(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, testConfig(t))
+	for _, m := range []conn.Message{
+		{Server: "a", ID: "1", Title: "a1", Sent: time.UnixMicro(1000)},
+		{Server: "a", ID: "2", Title: "a2", Sent: time.UnixMicro(2000)},
+		{Server: "b", ID: "1", Title: "b1", Sent: time.UnixMicro(9000)},
+	} {
+		if _, err := s.InsertBatch(ctx, []conn.Message{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent, err := s.LastSent(ctx, "a"); err != nil || !sent.Equal(time.UnixMicro(2000)) {
+		t.Fatalf("last sent %v %v, want 2000 µs", sent, err)
+	}
+	if err := s.Rebase(ctx, "a", "0", time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.LastID(ctx, "a"); p != "0" {
+		t.Fatalf("resume point %q, want 0", p)
+	}
+	if p, _ := s.LastID(ctx, "b"); p != "1" {
+		t.Fatalf("b's resume point %q moved", p)
+	}
+	// The new server's id 1 is new now, b's id 1 is still a repeat.
+	stored, err := s.InsertBatch(ctx, []conn.Message{{Server: "a", ID: "1", Title: "new a1"}, {Server: "b", ID: "1", Title: "b1 again"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stored[0] || stored[1] {
+		t.Fatalf("stored %v, want only a's new id 1", stored)
+	}
+	ids, err := s.RecentIDs(ctx, "a", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 3 || ids[0] != "before-1700000000:1" || ids[1] != "before-1700000000:2" || ids[2] != "1" {
+		t.Fatalf("a's ids %q", ids)
 	}
 }

@@ -13,6 +13,13 @@ import (
 // the moment the client noticed the drop.
 const HeaderDropSlot = "Tidings-Drop-Slot"
 
+// HeaderNewestID is the upgrade response header with the id of the newest
+// message the server holds for the user (0 if none). A client whose since
+// is above it knows the server's ids restarted lower (a reinstalled or
+// restored server, the user deleted and added again, another backend);
+// the server then replays from its start, and the client rebases.
+const HeaderNewestID = "Tidings-Newest-Id"
+
 // RestartHint is the reason text of a CloseServiceRestart close frame: when
 // this client should dial again, and how often after that while the server
 // is not back yet. The server gives each of its clients its own slot in one

@@ -65,8 +65,23 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	header := http.Header{}
+	if u, err := s.store.User(r.Context(), t.User); err == nil {
+		// The client learns our newest id; above it, its since is from
+		// before our ids restarted (reinstall, restore, the user added
+		// again, another backend): replay from the start, it rebases.
+		header.Set(proto.HeaderNewestID, strconv.FormatUint(u.LastID, 10))
+		if since > u.LastID {
+			s.log.Info("a client resumes after an id this server never gave; replaying from the start",
+				"user", t.User, "since", since, "newest", u.LastID)
+			since = 0
+		}
+	} else {
+		s.log.Warn("ws: newest id of the user", "user", t.User, "err", err)
+	}
 	slot := dropSlot(s.upgrades.Add(1), s.ConnectedClients()+1, s.cfg.RestartSpread, s.cfg.RestartRate)
-	ws, err := s.upgrader.Upgrade(w, r, http.Header{proto.HeaderDropSlot: {slot.String()}})
+	header.Set(proto.HeaderDropSlot, slot.String())
+	ws, err := s.upgrader.Upgrade(w, r, header)
 	if err != nil {
 		return // the upgrader has answered
 	}

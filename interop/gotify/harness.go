@@ -241,3 +241,13 @@ func (s *Server) Stored() int {
 	defer s.db.mu.Unlock()
 	return len(s.db.messages)
 }
+
+// ResetMessages empties the message table and restarts its ids at 1, as a
+// Gotify whose database was reset or restored from an old backup (users,
+// clients and applications kept, so the tokens still work).
+func (s *Server) ResetMessages() {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	s.db.messages = nil
+	s.db.nextID["message"] = 0
+}
