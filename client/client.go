@@ -104,6 +104,11 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// rebuiltAt is when this run started with a history Open had to move
+	// aside (zero otherwise): what an account without a resume point
+	// re-fetches, sent before it, is stored without popups.
+	rebuiltAt time.Time
+
 	mu     sync.Mutex
 	sup    *conn.Supervisor
 	acct   account.Account
@@ -124,6 +129,9 @@ func New(cfg Config) (*Client, error) {
 		cfg.OnStatus = func(conn.Status) {}
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "client")}
+	if cfg.History.MovedAside() != "" {
+		c.rebuiltAt = time.Now()
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	dcfg := notifier.Config{
 		Notifier:    cfg.Notifier,

@@ -102,7 +102,7 @@ func TestABurstDrainsThePipelineInBoundedBatchesAndReleasesItsQueue(t *testing.T
 		t.Fatalf("queue holds %d, want %d (push must never drop)", got, n)
 	}
 	batches := 0
-	for b, _ := p.take(); b != nil; b, _ = p.take() {
+	for b, _, _ := p.take(); b != nil; b, _, _ = p.take() {
 		if len(b) > batchMax {
 			t.Fatalf("a batch of %d, more than %d", len(b), batchMax)
 		}

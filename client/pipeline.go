@@ -64,10 +64,15 @@ func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logg
 type queued struct {
 	m      conn.Message
 	rebase *conn.Rebase
+	quiet  bool // stored and marked notified, never popped up
 }
 
 // push queues a message. It never blocks.
 func (p *pipeline) push(m conn.Message) { p.enqueue(queued{m: m}) }
+
+// pushQuiet queues a message to store without a popup (re-fetched into a
+// rebuilt history).
+func (p *pipeline) pushQuiet(m conn.Message) { p.enqueue(queued{m: m, quiet: true}) }
 
 // pushRebase queues the rebase of server's rows (conn.EventRebase): it
 // runs after every message queued before it and before any queued after.
@@ -85,44 +90,65 @@ func (p *pipeline) enqueue(q queued) {
 	}
 }
 
-// take removes up to batchMax queued messages, stopping before a rebase;
-// a rebase at the head is returned alone (rebase set, batch nil).
-func (p *pipeline) take() (batch []conn.Message, rebase *queued) {
+// take removes up to batchMax queued messages of one kind (to pop up, or
+// quiet), stopping before a rebase; a rebase at the head is returned alone
+// (batch nil).
+func (p *pipeline) take() (batch []conn.Message, quiet bool, rebase *queued) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.queue) > 0 && p.queue[0].rebase != nil {
+	if len(p.queue) == 0 {
+		return nil, false, nil
+	}
+	if p.queue[0].rebase != nil {
 		q := p.queue[0]
 		p.queue = p.queue[1:]
-		return nil, &q
+		return nil, false, &q
 	}
-	if len(p.queue) > 0 {
-		batch = make([]conn.Message, 0, min(len(p.queue), batchMax))
-	}
-	for len(batch) < batchMax && len(p.queue) > 0 && p.queue[0].rebase == nil {
+	quiet = p.queue[0].quiet
+	batch = make([]conn.Message, 0, min(len(p.queue), batchMax))
+	for len(batch) < batchMax && len(p.queue) > 0 && p.queue[0].rebase == nil && p.queue[0].quiet == quiet {
 		batch = append(batch, p.queue[0].m)
 		p.queue = p.queue[1:]
 	}
 	if len(p.queue) == 0 {
 		p.queue = nil // let a burst's backing array go
 	}
-	if len(batch) == 0 {
-		batch = nil
-	}
-	return batch, nil
+	return batch, quiet, nil
 }
 
 // next stores (or rebases) what is queued, until the queue is empty.
 func (p *pipeline) next(ctx context.Context) {
 	for {
-		batch, rebase := p.take()
+		batch, quiet, rebase := p.take()
 		switch {
 		case rebase != nil:
 			p.rebase(ctx, rebase)
-		case batch != nil:
-			p.store1(ctx, batch)
-		default:
+		case batch == nil:
 			return
+		case quiet:
+			p.storeQuiet(ctx, batch)
+		default:
+			p.store1(ctx, batch)
 		}
+	}
+}
+
+// storeQuiet stores a batch without popups and marks it notified. If it
+// cannot be written it waits with the unsaved messages (which are saved
+// without popups too).
+func (p *pipeline) storeQuiet(ctx context.Context, batch []conn.Message) {
+	if len(p.unsaved) > 0 {
+		p.keepUnsaved(batch)
+		return
+	}
+	if _, err := p.store.InsertBatch(ctx, batch); err != nil && !errors.Is(err, history.ErrInvalid) {
+		p.log.Error("cannot store re-fetched messages in history; retrying", "count", len(batch), "err", err)
+		p.keepUnsaved(batch)
+		p.onProblem(err)
+		return
+	}
+	if err := p.store.MarkNotified(ctx, keysOf(batch)...); err != nil {
+		p.log.Warn("cannot mark re-fetched messages notified", "err", err)
 	}
 }
 
@@ -247,11 +273,7 @@ func (p *pipeline) saveUnsaved(ctx context.Context) {
 			p.log.Warn("still cannot store messages in history", "waiting", len(p.unsaved), "err", err)
 			return
 		}
-		keys := make([]history.Key, len(batch))
-		for i, m := range batch {
-			keys[i] = history.Key{Server: m.Server, ID: m.ID}
-		}
-		if err := p.store.MarkNotified(ctx, keys...); err != nil {
+		if err := p.store.MarkNotified(ctx, keysOf(batch)...); err != nil {
 			p.log.Warn("cannot mark saved messages notified", "err", err)
 		}
 		p.unsaved = p.unsaved[n:]
@@ -259,4 +281,13 @@ func (p *pipeline) saveUnsaved(ctx context.Context) {
 	p.unsaved = nil
 	p.log.Info("history writable again; every waiting message is saved")
 	p.onProblem(nil)
+}
+
+// keysOf lists the history keys of msgs.
+func keysOf(msgs []conn.Message) []history.Key {
+	keys := make([]history.Key, len(msgs))
+	for i, m := range msgs {
+		keys[i] = history.Key{Server: m.Server, ID: m.ID}
+	}
+	return keys
 }

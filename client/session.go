@@ -128,10 +128,21 @@ func (c *Client) connect(acct account.Account, tok account.Secret) error {
 	// published while the app is closed is fetched at the next start
 	// (ntfy takes since=<unix seconds>).
 	needStart := last == "" && acct.Protocol == account.Ntfy
+	// A rebuilt history (the damaged one was moved aside, and the notice
+	// said so) re-fetches what the user has likely seen: it is stored, not
+	// popped up again.
+	quietBefore := time.Time{}
+	if last == "" {
+		quietBefore = c.rebuiltAt
+	}
 	var started atomic.Bool
 	ccfg.Sink = func(e conn.Event) {
 		if needStart && e.Kind == conn.EventState && e.Status.State == conn.StateConnected && started.CompareAndSwap(false, true) {
 			c.recordStart(acct.Key(), e.Status.Since)
+		}
+		if e.Kind == conn.EventMessage && !e.Message.Sent.IsZero() && e.Message.Sent.Before(quietBefore) {
+			c.pipe.pushQuiet(e.Message)
+			return
 		}
 		c.handle(sup, acct, e)
 	}

@@ -290,3 +290,54 @@ func TestAnUnusableHistoryIsToldAtStart(t *testing.T) {
 		})
 	}
 }
+
+// Issue 19.9: after a damaged history was moved aside, the next start
+// fetched the server's messages again (no resume point) and popped up "3
+// missed messages" the user had seen. They are stored without popups (the
+// notice about the damaged file says what happened); a new message pops
+// up as usual.
+func TestMessagesRefetchedIntoARebuiltHistoryAreStoredWithoutPopups(t *testing.T) {
+	desktoptest.Require(t)
+	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
+	srv.AddUser("anna", "pw-anna-123")
+	pub := srv.Publisher()
+	dir := t.TempDir()
+	first := newRig(t, dir, testkit.NewRecorder[notifier.Popup]())
+	if err := first.c.Login(context.Background(), account.LoginInput{Server: srv.URL, Protocol: account.Native,
+		Username: "anna", Password: account.NewSecret("pw-anna-123")}); err != nil {
+		t.Fatal(err)
+	}
+	first.waitState(conn.StateConnected)
+	for _, title := range []string{"seen 1", "seen 2", "seen 3"} {
+		srv.Send(pub, servertest.Message{To: "anna", Title: title, Body: "b"})
+	}
+	testkit.Eventually(t, "three stored", func() bool { return count(t, first.hist) == 3 })
+	first.close()
+	db := filepath.Join(dir, "data", history.FileName)
+	for _, f := range []string{db + "-wal", db + "-shm"} {
+		_ = os.Remove(f)
+	}
+	if err := os.WriteFile(db, []byte(strings.Repeat("damaged ", 1024)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := testkit.NewRecorder[notifier.Popup]()
+	second := newRig(t, dir, rec)
+	if second.hist.MovedAside() == "" {
+		t.Fatal("the damaged history was not moved aside")
+	}
+	if err := second.c.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	second.waitState(conn.StateConnected)
+	testkit.Eventually(t, "the re-fetched messages stored", func() bool { return count(t, second.hist) == 3 })
+	srv.Send(pub, servertest.Message{To: "anna", Title: "new", Body: "b"})
+	testkit.Eventually(t, "the new message's popup", func() bool { return titles(rec.Popups())["new"] == 1 })
+	pops := titles(rec.Popups())
+	if len(pops) != 2 || pops["Message history was damaged and started anew"] != 1 {
+		t.Fatalf("popups %v, want the damaged-history notice and the new message only", pops)
+	}
+	if left, err := second.hist.Unnotified(context.Background(), 10); err != nil || len(left) != 0 {
+		t.Fatalf("re-fetched messages not marked notified: %d %v", len(left), err)
+	}
+}
