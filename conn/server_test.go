@@ -48,6 +48,7 @@ type testServer struct {
 	pingEvery       time.Duration
 	restGate        chan struct{}
 	down            bool // killed: publishing is refused, like a dead process
+	reset           bool // resetIDs ran: a since above the newest id replays from the start
 }
 
 type srvConn struct {
@@ -196,6 +197,14 @@ func (s *testServer) publishIfUp(body string) bool {
 	return true
 }
 
+// resetIDs forgets every stored message, so ids start again at 1: a
+// reinstalled server.
+func (s *testServer) resetIDs() {
+	s.mu.Lock()
+	s.msgs, s.reset = nil, true
+	s.mu.Unlock()
+}
+
 func (s *testServer) stored() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,11 +268,20 @@ func (s *testServer) handleWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
+	// Like tidings-server: name the newest id, and (after resetIDs)
+	// replay from the start for a since above it. Other tests use a since
+	// far ahead to get no replay on the socket.
+	since, _ := strconv.ParseUint(r.URL.Query().Get(proto.QuerySince), 10, 64)
+	s.mu.Lock()
+	newest, reset := uint64(len(s.msgs)), s.reset
+	s.mu.Unlock()
+	if reset && since > newest {
+		since = 0
+	}
+	ws, err := upgrader.Upgrade(w, r, http.Header{proto.HeaderNewestID: {strconv.FormatUint(newest, 10)}})
 	if err != nil {
 		return
 	}
-	since, _ := strconv.ParseUint(r.URL.Query().Get(proto.QuerySince), 10, 64)
 	c := &srvConn{ws: ws, out: make(chan []byte, 4096), done: make(chan struct{})}
 	s.mu.Lock()
 	s.upgrades = append(s.upgrades, time.Now())
