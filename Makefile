@@ -56,7 +56,12 @@ reliability:
 	  grep -E '^(--- |ok|FAIL|\s+restart_test.go)'; exit $${PIPESTATUS[0]}
 	TIDINGS_TIMING=1 TIDINGS_KNOWN_FAILURES=1 $(GO) test -race -count=1 -timeout 10m -v -run 'TestReliability' ./conn/ 2>&1 | \
 	  grep -Ev '^(=== (RUN|PAUSE|CONT)|\s+helpers_test.go)'; exit $${PIPESTATUS[0]}
-	cd interop/gotify && TIDINGS_TIMING=1 TIDINGS_KNOWN_FAILURES=1 $(GO) test -race -count=1 -run 'Reliability' ./...
+	cd interop/gotify && TIDINGS_TIMING=1 TIDINGS_KNOWN_FAILURES=1 $(GO) test -race -count=1 -v -run 'Reliability' ./... 2>&1 | \
+	  grep -E '^(--- |\s+--- |ok|FAIL|\s+\S+_test.go:[0-9]+: (figures|.*: [0-9.]+m?s \(bound))' | \
+	  grep -Ev 'restart [0-9]+: reconnected'; exit $${PIPESTATUS[0]}
+	# issue 19's client-level cases: real server, history file, keyring, bus
+	$(GO) test -race -count=1 -timeout 10m -v -run 'FullDisk|ShortCatchUp|NtfyResume|RealNtfy|UnusableHistory|Refetched|SettingsCannotBeWritten|IDsRestartLower|RestoredFromABackup|LoggedInToLast' ./client/ 2>&1 | \
+	  grep -E '^(--- |\s+--- |ok|FAIL|\s+\S+_test.go:[0-9]+: (on the|figures))'; exit $${PIPESTATUS[0]}
 
 demo: build
 	@scripts/demo

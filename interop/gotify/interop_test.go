@@ -487,7 +487,7 @@ func TestDeletedGotifyClientTokenLeadsToAuthFailed(t *testing.T) {
 // id, and the catch-up and the live stream go on: all 201 arrive, then a
 // live one. (Before: the body was cut without an error, the JSON failed and
 // the session looped, delivering nothing.)
-func TestRealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *testing.T) {
+func TestReliability18RealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *testing.T) {
 	f := newFixture(t, gotifyTiming())
 	rec := &recorder{}
 	cfg := clientConfig("http://"+f.srv.Addr, f.token)
@@ -536,6 +536,20 @@ func TestRealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *t
 			t.Errorf("message %s arrived with a body of %d bytes, want it whole", m.ID, len(m.Body))
 		}
 	}
+	t.Logf("figures: %d of 202 delivered (200 × 6 KB over the 1 MiB limit, one 1.5 MB marked too large, one live), %d repeats",
+		len(msgs), repeatedIDs(msgs))
+}
+
+// repeatedIDs counts ids delivered more than once.
+func repeatedIDs(msgs []conn.Message) int {
+	seen, n := map[string]bool{}, 0
+	for _, m := range msgs {
+		if seen[m.ID] {
+			n++
+		}
+		seen[m.ID] = true
+	}
+	return n
 }
 
 // Issue 19.7: Gotify's ids are shared by all users. Alice misses 5, Bob
@@ -543,7 +557,7 @@ func TestRealGotifyCatchUpOverTheReadLimitAdaptsAndMarksTheOversizedMessage(t *t
 // own messages, so all 10 arrive (before: the window counted ids and she
 // got the last 5). With a window of 8 she gets her newest 8 and is told
 // that 10 were missed.
-func TestRealGotifyCatchUpCountsThisUsersMessagesNotSharedIDs(t *testing.T) {
+func TestReliability19RealGotifyCatchUpCountsThisUsersMessagesNotSharedIDs(t *testing.T) {
 	f := newFixture(t, gotifyTiming())
 	bob := f.srv.CreateUser("bob", "pw-bob")
 	_, bobApp := f.srv.CreateApplication(bob, "Bob's jobs", "")
@@ -603,6 +617,8 @@ func TestRealGotifyCatchUpCountsThisUsersMessagesNotSharedIDs(t *testing.T) {
 			case c.short != nil && (len(shorts) != 1 || shorts[0] != *c.short):
 				t.Errorf("short catch-ups %+v, want one %+v", shorts, *c.short)
 			}
+			t.Logf("figures: window %d: %d of %d missed delivered among 1 510 shared ids, short catch-ups told %+v",
+				c.window, len(rec.messages()), len(missed), shorts)
 			sup.Stop()
 			if !waitUntil(3*time.Second, func() bool { return f.srv.Streams() == 0 }) {
 				t.Fatal("Gotify kept the stream of the stopped client")
