@@ -1,6 +1,9 @@
 // Package atomicfile writes a file so that a crash or power cut leaves
 // either the old content or the new one, never a torn mix: a temp file in
-// the same directory, fsync, rename over the target, fsync the directory.
+// the same directory, fsync, rename over the target, then make the rename
+// durable. On Unix that is an fsync of the directory; Windows refuses to
+// sync a directory ("Access denied", microsoft/go#1907) and makes the
+// rename durable itself when asked (MoveFileEx with MOVEFILE_WRITE_THROUGH).
 package atomicfile
 
 import (
@@ -35,16 +38,5 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: %w", err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("atomicfile: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("atomicfile: sync directory: %w", err)
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil {
-		return fmt.Errorf("atomicfile: sync directory: %w", err)
-	}
-	return nil
+	return replace(tmp, path)
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tidings-app/tidings/internal/testkit"
 )
 
 func TestWriteReplacesTheFileAndLeavesNoTempFiles(t *testing.T) {
@@ -18,7 +20,8 @@ func TestWriteReplacesTheFileAndLeavesNoTempFiles(t *testing.T) {
 			t.Fatalf("got %q, %v", got, err)
 		}
 	}
-	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+	// Windows keeps no Unix mode bits: only read-only shows through.
+	if fi, _ := os.Stat(p); testkit.ModeBits && fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", fi.Mode())
 	}
 	entries, _ := os.ReadDir(dir)

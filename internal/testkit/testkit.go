@@ -105,3 +105,9 @@ func Seed(t testing.TB, fallback uint64) uint64 {
 	t.Logf("seed %d (replay with TIDINGS_SEED=%d)", seed, seed)
 	return seed
 }
+
+// ModeBits reports whether this OS keeps Unix permission bits. Windows
+// does not (os.Stat shows 0666 or 0444): an ACL decides who may read a
+// file there, and the per-user AppData folders are private by theirs. Tests
+// of 0600/0700 modes check them only where they exist.
+const ModeBits = runtime.GOOS != "windows"
