@@ -1,15 +1,18 @@
 // Package instance keeps one running copy of the app per user. The first
 // launch takes an exclusive lock on a file (flock, LockFileEx on Windows)
-// and listens on a local socket beside it; a later launch finds the lock
-// taken, hands its command ("show-history") to the running copy through
-// the socket, and exits.
+// and listens on a local endpoint; a later launch finds the lock taken,
+// hands its command ("show-history") to the running copy through the
+// endpoint, and exits.
 //
-// The socket is a Unix domain socket on every OS (Windows 10 1803 and later
-// have AF_UNIX), in a per-user directory: $XDG_RUNTIME_DIR/<appID> on
-// Linux, the user cache directory elsewhere (%LOCALAPPDATA% on Windows),
-// created 0700 with the socket 0600. A crashed instance leaves its files
-// behind; the kernel drops its lock, so the next launch takes the lock and
-// replaces the stale socket.
+// The endpoint is a Unix domain socket beside the lock on Unix, in a
+// per-user directory ($XDG_RUNTIME_DIR/<appID> on Linux, the user cache
+// directory elsewhere), the directory 0700 and the socket 0600; on Windows
+// it is a named pipe only this user may open. A crashed instance leaves its
+// files behind; the kernel drops its lock, so the next launch takes the
+// lock and replaces the stale socket. When the endpoint cannot be made,
+// the lock is kept all the same: a later launch still finds Tidings
+// running (ErrRunning) and its Send fails with ErrNoAnswer, so it can say
+// so, and two copies never run.
 package instance
 
 import (
@@ -113,9 +116,8 @@ func (c Config) paths() (dir, lock, sock string, err error) {
 			return "", "", "", err
 		}
 	}
-	sock = filepath.Join(dir, "instance.sock")
-	if len(sock) > maxSockPath {
-		return "", "", "", fmt.Errorf("%w: %s", ErrPathTooLong, sock)
+	if sock, err = endpoint(c.AppID, dir); err != nil {
+		return "", "", "", err
 	}
 	return dir, filepath.Join(dir, "instance.lock"), sock, nil
 }
@@ -170,30 +172,17 @@ func (c Config) Acquire() (*Instance, error) {
 	if err := writePID(lock); err != nil {
 		c.Logger.Debug("instance: could not record pid in lock file", "err", err)
 	}
-	// We hold the lock, so a socket file here is a crashed instance's.
-	if err := os.Remove(sockPath); err == nil {
-		c.Logger.Info("instance: replaced a stale socket from an earlier run", "path", sockPath)
-	} else if !errors.Is(err, os.ErrNotExist) {
-		unlock(lock)
-		lock.Close()
-		return nil, fmt.Errorf("instance: remove stale socket: %w", err)
-	}
-	ln, err := net.Listen("unix", sockPath)
-	if err != nil {
-		unlock(lock)
-		lock.Close()
-		return nil, fmt.Errorf("instance: listen: %w", err)
-	}
-	if runtime.GOOS != "windows" {
-		if err := os.Chmod(sockPath, 0o600); err != nil {
-			ln.Close()
-			unlock(lock)
-			lock.Close()
-			return nil, fmt.Errorf("instance: %w", err)
-		}
-	}
-	in := &Instance{cfg: c, lock: lock, ln: ln, sockPath: sockPath,
+	in := &Instance{cfg: c, lock: lock, sockPath: sockPath,
 		closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	ln, err := listen(sockPath, c.Logger)
+	if err != nil {
+		// Still the only instance: later launches find the lock and are
+		// told we run; they just cannot hand over their command.
+		c.Logger.Warn("instance: cannot listen for later launches; they will be told Tidings is already running",
+			"endpoint", sockPath, "err", err)
+		return in, nil
+	}
+	in.ln = ln
 	in.wg.Add(1)
 	go in.serve()
 	return in, nil
@@ -207,8 +196,12 @@ func writePID(f *os.File) error {
 	return err
 }
 
-// SocketPath is where the instance listens.
+// SocketPath is where the instance listens: a socket path, or a pipe name
+// on Windows.
 func (in *Instance) SocketPath() string { return in.sockPath }
+
+// Listening reports whether later launches can hand commands over.
+func (in *Instance) Listening() bool { return in.ln != nil }
 
 // Close stops serving, waits for exchanges in progress, removes the socket
 // and releases the lock. It is safe to call more than once.
@@ -216,14 +209,16 @@ func (in *Instance) Close() error {
 	var err error
 	in.closeOnce.Do(func() {
 		close(in.closed)
-		err = in.ln.Close() // unlinks the socket file
+		if in.ln != nil {
+			err = in.ln.Close() // unlinks the socket file
+		}
 		in.connsMu.Lock()
 		for c := range in.conns {
 			c.Close()
 		}
 		in.connsMu.Unlock()
 		in.wg.Wait()
-		_ = os.Remove(in.sockPath) // Windows does not unlink on close
+		unlisten(in.sockPath)
 		unlock(in.lock)
 		if cerr := in.lock.Close(); err == nil {
 			err = cerr

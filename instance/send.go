@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 )
@@ -40,13 +39,15 @@ func (c Config) Send(ctx context.Context, cmd string) error {
 		if last == nil || errors.Is(last, ErrRefused) {
 			return last
 		}
+		if errors.Is(last, ErrPathTooLong) { // nobody can listen there
+			return fmt.Errorf("%w: %w", ErrNoAnswer, last)
+		}
 		retry.Reset(c.RetryEvery)
 	}
 }
 
 func (c Config) sendOnce(ctx context.Context, sock, cmd string) error {
-	d := net.Dialer{Timeout: c.IOTimeout}
-	conn, err := d.DialContext(ctx, "unix", sock)
+	conn, err := dial(ctx, sock, c.IOTimeout)
 	if err != nil {
 		return err
 	}

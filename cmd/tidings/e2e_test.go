@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/png"
@@ -229,6 +230,54 @@ func TestASecondLaunchHandsOverToTheRunningAppAndExits(t *testing.T) {
 		_ = second.Process.Kill()
 		t.Fatal("the second launch is still running")
 	}
+	select {
+	case <-first.exited:
+		t.Fatal("the first instance exited")
+	default:
+	}
+}
+
+// Where the hand-over endpoint cannot be made (Wine has no AF_UNIX; here a
+// runtime directory too long for a socket path), the running app keeps its
+// lock: a second launch says so in a popup and exits, and two copies never
+// run. It used to give the lock up and run a second, connected copy.
+func TestASecondLaunchThatCannotHandOverSaysTidingsIsRunningAndExits(t *testing.T) {
+	env := desktoptest.Require(t)
+	notes := desktoptest.StartNotifications(t)
+	dir := t.TempDir()
+	long := filepath.Join(t.TempDir(), strings.Repeat("r", 110))
+	if err := os.MkdirAll(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	extra := []string{"XDG_RUNTIME_DIR=" + long}
+	args := []string{"--config", filepath.Join(dir, "config.json"), "--data", dir}
+	first := startAppWith(t, env, extra, args...)
+	waitForWindow(t, env)
+	testkit.Eventually(t, "the first instance to start", func() bool {
+		return strings.Contains(first.output(), "tidings starting")
+	})
+	if !strings.Contains(first.output(), "cannot listen for later launches") {
+		t.Fatalf("the first instance did not say it cannot listen:\n%s", first.output())
+	}
+	second := startAppWith(t, env, extra, args...)
+	select {
+	case <-second.exited:
+	case <-time.After(2 * testkit.Patience()):
+		t.Fatalf("the second launch is still running: two copies\n%s", second.output())
+	}
+	var ee *exec.ExitError
+	if !errors.As(second.err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("second launch exit = %v, want exit status 1", second.err)
+	}
+	got := notes.Wait(t, testkit.Patience(), func(ns []desktoptest.Notification) bool {
+		for _, n := range ns {
+			if n.Summary == "Tidings is already running" {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("%d popup(s); second launch log:\n%s", len(got), second.output())
 	select {
 	case <-first.exited:
 		t.Fatal("the first instance exited")

@@ -129,6 +129,7 @@ func run(args []string) int {
 		return 0
 	} else if err != nil {
 		log.Error("single instance", "err", err)
+		tellAlreadyRunning(settings.cur.Language, log)
 		return 1
 	}
 	defer release()

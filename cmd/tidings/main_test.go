@@ -43,9 +43,17 @@ func (a *appProcess) output() string {
 // when the test ends.
 func startApp(t *testing.T, env *desktoptest.Env, args ...string) *appProcess {
 	t.Helper()
+	return startAppWith(t, env, nil, args...)
+}
+
+// startAppWith is startApp with extra environment variables, which win
+// over the desktop's.
+func startAppWith(t *testing.T, env *desktoptest.Env, extra []string, args ...string) *appProcess {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), env.Environ()...)
 	cmd.Env = append(cmd.Env, "TIDINGS_TEST_MAIN=1", "TIDINGS_TEST_ARGS="+strings.Join(args, "\x1f"))
+	cmd.Env = append(cmd.Env, extra...)
 	// Under -race the app writes its race reports to files that checkRaces
 	// reads when it has exited, and judges every one: any race fails the
 	// test except the known upstream ones it lists exactly. The exit code

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
@@ -15,6 +17,7 @@ import (
 	"github.com/tidings-app/tidings/autostart"
 	"github.com/tidings-app/tidings/instance"
 	"github.com/tidings-app/tidings/logging"
+	"github.com/tidings-app/tidings/notifier"
 	"github.com/tidings-app/tidings/ui"
 )
 
@@ -59,6 +62,21 @@ func singleInstance(hidden bool, log *slog.Logger, onShow func()) (release func(
 		return func() {}, nil
 	}
 	return func() { inst.Close() }, nil
+}
+
+// tellAlreadyRunning pops up, in the user's language, that another Tidings
+// runs but took no command: a GUI app's stderr is seen by nobody.
+func tellAlreadyRunning(language string, log *slog.Logger) {
+	if err := ui.SetLanguage(language); err != nil {
+		log.Warn("no translations", "err", err)
+	}
+	desk := notifier.NewDesktop(log)
+	defer desk.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := desk.Show(ctx, notifier.Popup{Title: ui.T("notice.running.title"), Body: ui.T("notice.running.body")}); err != nil {
+		log.Warn("could not say that Tidings is already running", "err", err)
+	}
 }
 
 // loginItem is the autostart entry behind the "Start at login" checkbox.
