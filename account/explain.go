@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
@@ -57,11 +56,11 @@ func Explain(err error) string {
 		return "The server name could not be looked up; check the address and your network connection."
 	}
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case isAny(err, refusedErrnos):
 		return "The server refused the connection; check the address and port, and that the server is running."
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL):
+	case isAny(err, unreachableErrnos):
 		return "The server cannot be reached; check your network connection."
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case isAny(err, resetErrnos), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "The connection was closed unexpectedly; try again."
 	case isTimeout(err):
 		return "The server did not answer in time; check your network connection or try again later."
@@ -69,6 +68,16 @@ func Explain(err error) string {
 		return "Cancelled."
 	}
 	return "Something went wrong; the log has the details."
+}
+
+// isAny reports whether err wraps any of targets.
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 var sentinelSentences = []struct {
