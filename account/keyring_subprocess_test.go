@@ -1,3 +1,8 @@
+//go:build linux
+
+// The keyring tests in child processes are about the Secret Service on
+// D-Bus: Linux only.
+
 package account
 
 import (

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,10 @@ func TestHiddenOrGnomeDisabledEntriesAreInactive(t *testing.T) {
 
 func TestEnableRefusesWhatAnEntryCannotCarry(t *testing.T) {
 	a := App{ID: testApp.ID, Dir: t.TempDir()}
+	bin := "/usr/bin/" // an absolute directory on this OS
+	if runtime.GOOS == "windows" {
+		bin = `C:\Program Files\`
+	}
 	for _, tc := range []struct {
 		exe  string
 		args []string
@@ -187,9 +192,9 @@ func TestEnableRefusesWhatAnEntryCannotCarry(t *testing.T) {
 	}{
 		{"tidings", nil, ErrNotAbsolute},
 		{"", nil, ErrNotAbsolute},
-		{"/usr/bin/tidings", []string{"a\nExec=/bin/evil"}, ErrBadArgument},
-		{"/usr/bin/ti\x00dings", nil, ErrBadArgument},
-		{"/usr/bin/tidings", []string{"\x7f"}, ErrBadArgument},
+		{bin + "tidings", []string{"a\nExec=/bin/evil"}, ErrBadArgument},
+		{bin + "ti\x00dings", nil, ErrBadArgument},
+		{bin + "tidings", []string{"\x7f"}, ErrBadArgument},
 	} {
 		if err := a.Enable(tc.exe, tc.args...); !errors.Is(err, tc.want) {
 			t.Errorf("Enable(%q, %q) = %v, want %v", tc.exe, tc.args, err, tc.want)

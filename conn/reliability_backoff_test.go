@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,12 +12,6 @@ import (
 
 	"github.com/tidings-app/tidings/internal/testkit"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // Check 4: the server closes every socket right after the upgrade.
 func TestReliability04AcceptThenCloseStaysInsideTheBackoffEnvelope(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -170,7 +169,7 @@ func TestReliability03FrozenServerIsDetectedAndDialsTimeOut(t *testing.T) {
 	if !rec.waitFor(3*time.Second, func(r *recorder) bool { return r.state() == StateConnected && len(r.msgs) == 1 }) {
 		t.Fatal("never connected")
 	}
-	p.signal(syscall.SIGSTOP)
+	p.freeze(t)
 	stopped := time.Now()
 	bound := cfg.DeadAfter + 5*unit
 	var end Status
@@ -217,7 +216,7 @@ func TestReliability03FrozenServerIsDetectedAndDialsTimeOut(t *testing.T) {
 		}
 		testkit.Within(t, "a dial to a frozen server gave up", d, cfg.HandshakeTimeout+5*unit)
 	}
-	p.signal(syscall.SIGCONT)
+	p.thaw(t)
 	resumed := time.Now()
 	before := 0
 	rec.waitFor(0, func(r *recorder) bool { before = connectedCount(r); return true })

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -390,7 +389,7 @@ func startServerProcess(t *testing.T, token string, ping time.Duration) *serverP
 		t.Fatal(err)
 	}
 	p := &serverProcess{cmd: cmd}
-	t.Cleanup(func() { p.signal(syscall.SIGCONT); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { p.thaw(t); _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "LISTENING ") {
 		t.Fatalf("server subprocess: %q %v", line, err)
@@ -398,8 +397,6 @@ func startServerProcess(t *testing.T, token string, ping time.Duration) *serverP
 	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "LISTENING "))
 	return p
 }
-
-func (p *serverProcess) signal(sig syscall.Signal) { _ = p.cmd.Process.Signal(sig) }
 
 func (p *serverProcess) publish(t *testing.T, body string) {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,9 @@ func TestLevelNamesParse(t *testing.T) {
 }
 
 func TestDefaultDirFollowsXDGStateHome(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skipf("XDG_STATE_HOME is for Linux and the BSDs; %s has its own folders", runtime.GOOS)
+	}
 	t.Setenv("XDG_STATE_HOME", "/home/x/.local/state")
 	if d, _ := DefaultDir("tidings"); d != "/home/x/.local/state/tidings" {
 		t.Errorf("DefaultDir = %q", d)
