@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"net/url"
 	"os"
@@ -95,9 +94,6 @@ func popupIcon(log *slog.Logger) (string, dbus.Variant) {
 	return "image-data", dbus.MakeVariant(imageData{W: int32(img.Rect.Dx()), H: int32(img.Rect.Dy()), Stride: int32(img.Stride),
 		Alpha: true, Bits: 8, Channels: 4, Data: img.Pix})
 }
-
-// appIcon64 decodes and scales the app icon once per process.
-var appIcon64 = sync.OnceValues(func() (*image.RGBA, error) { return iconRGBA(assets.AppIcon, 64) })
 
 // imageData is the freedesktop "image-data" hint, D-Bus type (iiibiiay).
 type imageData struct {

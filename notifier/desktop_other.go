@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/gen2brain/beeep"
@@ -18,7 +20,8 @@ import (
 // terminal-notifier / osascript, D-Bus on the BSDs). beeep knows two levels:
 // critical popups use Alert (with sound), the rest Notify.
 type Desktop struct {
-	log *slog.Logger
+	log  *slog.Logger
+	icon any // a lasting PNG path, or the PNG bytes when none could be written
 }
 
 // Close releases nothing: beeep popups have no click callbacks here, so the
@@ -32,7 +35,21 @@ func NewDesktop(logger *slog.Logger) *Desktop {
 		logger = slog.Default()
 	}
 	beeep.AppName = AppName
-	return &Desktop{log: logger.With("component", "notifier")}
+	d := &Desktop{log: logger.With("component", "notifier"), icon: assets.AppIcon}
+	// Given bytes, beeep writes a temp PNG and deletes it as soon as the
+	// toast is handed over, before Windows reads it, and go-toast registers
+	// that vanished path as the app's icon (HKCU\Software\Classes\
+	// AppUserModelId). A file in the cache directory stays.
+	if img, err := appIcon64(); err == nil {
+		if dir, err := os.UserCacheDir(); err == nil {
+			if path, err := writeIconFile(filepath.Join(dir, "tidings"), img); err == nil {
+				d.icon = path
+			} else {
+				d.log.Info("popup icon file unavailable; beeep gets the pixels", "err", err)
+			}
+		}
+	}
+	return d
 }
 
 // Show hands p to beeep. beeep takes no context; ctx is checked first.
@@ -56,7 +73,7 @@ func (d *Desktop) Show(ctx context.Context, p Popup) error {
 	if p.Urgency == UrgencyCritical {
 		send = beeep.Alert
 	}
-	if err := send(title, body, assets.AppIcon); err != nil {
+	if err := send(title, body, d.icon); err != nil {
 		return fmt.Errorf("%w: %w", ErrNoServer, err)
 	}
 	return nil

@@ -7,7 +7,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"sync"
 
+	"github.com/tidings-app/tidings/assets"
 	"github.com/tidings-app/tidings/internal/atomicfile"
 )
 
@@ -75,3 +77,6 @@ func writeIconFile(dir string, img image.Image) (string, error) {
 	}
 	return path, nil
 }
+
+// appIcon64 decodes and scales the app icon once per process.
+var appIcon64 = sync.OnceValues(func() (*image.RGBA, error) { return iconRGBA(assets.AppIcon, 64) })

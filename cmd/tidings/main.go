@@ -34,7 +34,7 @@ const AppID = account.AppID
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	exit(run(os.Args[1:]))
 }
 
 type options struct {
@@ -171,6 +171,7 @@ func run(args []string) int {
 		ShortNotice: client.Notice{Title: ui.T("notice.short.title"),
 			Body: ui.T("notice.short.body", map[string]any{"Fetched": "%[1]d", "Missed": "%[2]d"})},
 		HistoryFile:      histPath,
+		ShownPath:        client.DefaultShownPath(),
 		MovedAsideNotice: client.Notice{Title: ui.T("notice.movedaside.title"), Body: ui.T("notice.movedaside.body", map[string]any{"Path": "%[1]s"})},
 		InMemoryNotice:   client.Notice{Title: ui.T("notice.notsaving.title"), Body: ui.T("notice.inmemory.body", map[string]any{"Path": "%[1]s"})},
 	})
