@@ -79,6 +79,11 @@ type Config struct {
 	// StoreRetry is how often messages that could not be saved are written
 	// again (default DefaultStoreRetry).
 	StoreRetry time.Duration
+	// ShownPath is the file that carries, to the next start, which
+	// messages popped up but could not be stored when Tidings quit (a full
+	// disk), so they do not pop up again when they are fetched again. Put
+	// it off the data disk: DefaultShownPath. "" keeps no such file.
+	ShownPath string
 	// HistoryFile names the history file in notices (History.Path is ""
 	// when it fell back to memory).
 	HistoryFile string
@@ -149,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client: notifier: %w", err)
 	}
 	c.disp = disp
-	c.pipe = newPipeline(cfg.History, disp, c.log, cfg.StoreRetry, c.storageProblem)
+	c.pipe = newPipeline(cfg.History, disp, c.log, cfg.StoreRetry, c.storageProblem, loadShown(cfg.ShownPath, c.log))
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.pipe.run(c.ctx) }()
 	c.historyNotices()
@@ -254,10 +259,20 @@ func (c *Client) reofferUnnotified() {
 		c.log.Warn("cannot read messages not yet notified", "err", err)
 		return
 	}
+	var seen []history.Key
 	for _, e := range entries {
 		m := e.Message
+		if c.pipe.shown.take(m) { // shown before the quit; its mark was lost
+			seen = append(seen, history.Key{Server: m.Server, ID: m.ID})
+			continue
+		}
 		m.CatchUp = true
 		c.disp.Dispatch(m)
+	}
+	if len(seen) > 0 {
+		if err := c.cfg.History.MarkNotified(c.ctx, seen...); err != nil {
+			c.log.Warn("cannot mark messages shown before the restart notified", "err", err)
+		}
 	}
 	if len(entries) > 0 {
 		c.log.Info("re-offered messages stored but not notified", "count", len(entries))
@@ -271,6 +286,7 @@ func (c *Client) markNotified(refs []notifier.Ref) {
 	}
 	if err := c.cfg.History.MarkNotified(c.ctx, keys...); err != nil && !errors.Is(err, history.ErrClosed) {
 		c.log.Warn("cannot mark messages notified", "err", err)
+		c.pipe.shown.note(keys...) // so the next start does not show them again
 	}
 }
 
@@ -314,4 +330,9 @@ func (c *Client) Close() {
 	c.wg.Wait()
 	c.pipe.drain(context.Background())
 	_ = c.disp.Close()
+	if n, err := c.pipe.shown.flush(); err != nil {
+		c.log.Warn("cannot note which messages were shown but not saved; they will pop up again at the next start", "count", n, "err", err)
+	} else if n > 0 {
+		c.log.Info("noted messages shown but not saved, so the next start does not show them again", "count", n, "path", c.cfg.ShownPath)
+	}
 }

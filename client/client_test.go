@@ -52,6 +52,7 @@ func newRig(t *testing.T, dir string, n notifier.Notifier, opts ...func(*Config)
 	r := &rig{t: t, hist: hist, mgr: mgr, logs: logs, states: make(chan conn.Status, 1000), dir: dir}
 	cfg := Config{
 		Accounts: mgr, History: hist, Notifier: n, Logger: log,
+		ShownPath: filepath.Join(dir, "run", shownFileName), // off the data disk, as the runtime dir is
 		OnStatus: func(s conn.Status) {
 			select {
 			case r.states <- s:

@@ -93,7 +93,7 @@ func TestABurstDrainsThePipelineInBoundedBatchesAndReleasesItsQueue(t *testing.T
 		t.Fatal(err)
 	}
 	defer disp.Close()
-	p := newPipeline(hist, disp, slog.New(slog.DiscardHandler), 0, nil)
+	p := newPipeline(hist, disp, slog.New(slog.DiscardHandler), 0, nil, nil)
 	const n = 5 * batchMax
 	for i := range n {
 		p.push(conn.Message{Server: "s", ID: fmt.Sprint(i + 1), Title: "t", Body: "b", Source: "burst"})

@@ -42,6 +42,7 @@ type pipeline struct {
 	log       *slog.Logger
 	retry     time.Duration
 	onProblem func(error)
+	shown     *shownLedger // shown by the last run, not stored: no second popup
 
 	mu      sync.Mutex
 	queue   []queued
@@ -49,14 +50,17 @@ type pipeline struct {
 	wake    chan struct{}  // 1-buffered: "the queue is not empty"
 }
 
-func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logger, retry time.Duration, onProblem func(error)) *pipeline {
+func newPipeline(store *history.Store, disp *notifier.Dispatcher, log *slog.Logger, retry time.Duration, onProblem func(error), shown *shownLedger) *pipeline {
 	if retry <= 0 {
 		retry = DefaultStoreRetry
 	}
 	if onProblem == nil {
 		onProblem = func(error) {}
 	}
-	return &pipeline{store: store, disp: disp, log: log, retry: retry, onProblem: onProblem, wake: make(chan struct{}, 1)}
+	if shown == nil {
+		shown = loadShown("", log)
+	}
+	return &pipeline{store: store, disp: disp, log: log, retry: retry, onProblem: onProblem, shown: shown, wake: make(chan struct{}, 1)}
 }
 
 // queued is a message to store, or (rebase set) the rebase of its Server's
@@ -193,6 +197,8 @@ func (p *pipeline) drain(ctx context.Context) {
 	p.saveUnsaved(ctx)
 	if n := len(p.unsaved); n > 0 {
 		p.log.Error("quitting with messages that could not be saved; the next start fetches them again", "count", n)
+		p.shown.note(keysOf(p.unsaved)...) // Client.Close writes the ledger
+
 	}
 }
 
@@ -207,16 +213,26 @@ func (p *pipeline) store1(ctx context.Context, batch []conn.Message) {
 		return
 	}
 	dispatched := false
+	var seen []conn.Message // popped up by the last run, which could not store them
 	_, err := p.store.InsertBatchThen(ctx, batch, func(stored []bool) {
 		dispatched = true
 		for i, m := range batch {
-			if stored[i] {
+			switch {
+			case !stored[i]:
+			case p.shown.take(m):
+				seen = append(seen, m)
+			default:
 				p.disp.Dispatch(m)
 			}
 		}
 	})
 	switch {
 	case err == nil:
+		if len(seen) > 0 {
+			if err := p.store.MarkNotified(ctx, keysOf(seen)...); err != nil {
+				p.log.Warn("cannot mark messages shown before the restart notified", "err", err)
+			}
+		}
 	case errors.Is(err, context.Canceled) && !dispatched:
 		// shutting down mid-batch: drain stores it with a fresh context
 		back := make([]queued, len(batch))
@@ -279,6 +295,11 @@ func (p *pipeline) saveUnsaved(ctx context.Context) {
 		p.unsaved = p.unsaved[n:]
 	}
 	p.unsaved = nil
+	if keys := p.shown.pendingKeys(); len(keys) > 0 { // marks that failed meanwhile
+		if err := p.store.MarkNotified(ctx, keys...); err == nil {
+			p.shown.settled(keys...)
+		}
+	}
 	p.log.Info("history writable again; every waiting message is saved")
 	p.onProblem(nil)
 }

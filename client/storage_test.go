@@ -85,7 +85,10 @@ func TestOnAFullDiskMessagesPopUpTheUserIsToldAndNothingIsLost(t *testing.T) {
 	}
 
 	send("stored first")
-	testkit.Eventually(t, "the first message stored", func() bool { return count(t, r.hist) == 1 })
+	testkit.Eventually(t, "the first message stored and marked notified", func() bool {
+		un, err := r.hist.Unnotified(context.Background(), 10)
+		return count(t, r.hist) == 1 && err == nil && len(un) == 0
+	})
 	before, err := r.hist.LastID(context.Background(), acct.Key())
 	if err != nil || before == "" {
 		t.Fatalf("resume point after the first message: %q, %v", before, err)
@@ -150,12 +153,26 @@ func TestOnAFullDiskMessagesPopUpTheUserIsToldAndNothingIsLost(t *testing.T) {
 	r.close()
 	disk.Free()
 
-	second := newRig(t, dir, testkit.NewRecorder[notifier.Popup](), opts)
+	secondPopups := testkit.NewRecorder[notifier.Popup]()
+	second := newRig(t, dir, secondPopups, opts)
 	if err := second.c.Resume(context.Background()); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	second.waitState(conn.StateConnected)
 	testkit.Eventually(t, "every message of both episodes stored", func() bool { return count(t, second.hist) == 2+2*n })
+	// They popped up before the quit: fetched again, they are stored
+	// quietly, not shown a second time.
+	send("after restart")
+	testkit.Eventually(t, "the live message after the restart popped up", func() bool {
+		return titles(secondPopups.Popups())["after restart"] == 1
+	})
+	if again := titles(secondPopups.Popups()); len(again) != 1 {
+		t.Fatalf("after the restart these popped up: %v; want only the new message", again)
+	}
+	testkit.Eventually(t, "every stored message marked notified", func() bool {
+		un, err := second.hist.Unnotified(context.Background(), 100)
+		return err == nil && len(un) == 0
+	})
 	page, err := second.hist.Page(context.Background(), history.Cursor{}, 100)
 	if err != nil {
 		t.Fatal(err)
