@@ -31,9 +31,15 @@ Target amd64-unicode
 !endif
 
 !define NAME "Tidings"
-; One definition with the app: account.AppID, FyneApp.toml's ID.
-!define AUMID "io.github.tidings_app.tidings"
-!define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${AUMID}"
+; The app's ID (account.AppID, FyneApp.toml's ID): the login item's and the
+; uninstall entry's name.
+!define APPID "io.github.tidings_app.tidings"
+; The AppUserModelID the app's toasts go out under: beeep hands go-toast
+; notifier.AppName, which go-toast registers under HKCU\Software\Classes\
+; AppUserModelId with that name as DisplayName. The shortcut carries the same
+; ID, so Windows sees one app.
+!define AUMID "Tidings"
+!define UNINSTKEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APPID}"
 !define RUNKEY "Software\Microsoft\Windows\CurrentVersion\Run"
 
 Name "${NAME}"
@@ -141,7 +147,7 @@ SectionEnd
 
 ; The installing user's login; the app's own "Start at login" toggles the same value.
 Section "Start ${NAME} at login" SecAutostart
-  WriteRegStr HKCU "${RUNKEY}" "${AUMID}" '"$INSTDIR\${NAME}.exe" --hidden'
+  WriteRegStr HKCU "${RUNKEY}" "${APPID}" '"$INSTDIR\${NAME}.exe" --hidden'
 SectionEnd
 
 Function un.onInit
@@ -164,7 +170,7 @@ Section "Uninstall"
   Delete "$INSTDIR\${NAME}.ico"
   Delete "$INSTDIR\Uninstall.exe"
   RMDir "$INSTDIR"
-  DeleteRegValue HKCU "${RUNKEY}" "${AUMID}"
+  DeleteRegValue HKCU "${RUNKEY}" "${APPID}"
   DeleteRegKey SHCTX "${UNINSTKEY}"
   ; Settings, history and the keyring entry are the user's: they stay.
 SectionEnd
