@@ -87,7 +87,7 @@ func TestTheDisplayAcceptsClientsAndScreenshotsWork(t *testing.T) {
 func TestCloseKillsEveryProcessAndRemovesTheDirectories(t *testing.T) {
 	env, err := Start(Needs{Keyring: true, Display: true})
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if os.Getenv("CI") == "true" && !errors.Is(err, ErrUnsupportedOS) {
 			t.Fatal(err)
 		}
 		t.Skip(err)
