@@ -15,7 +15,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/tidings-app/tidings/assets"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // On Linux the popup goes straight to org.freedesktop.Notifications over

@@ -13,7 +13,7 @@ import (
 	"github.com/gen2brain/beeep"
 
 	"github.com/tidings-app/tidings/assets"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // Desktop is the platform Notifier: beeep (Windows toast, macOS

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // Config configures a Dispatcher. Zero fields get the defaults of

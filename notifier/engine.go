@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // engine is the popup decision logic: policy, catch-up batching, merging of

@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidings-app/tidings/conn"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // What a pending summary keeps of the messages it will stand for. A storm

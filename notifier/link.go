@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // linkState follows one server's connection for the optional "connection

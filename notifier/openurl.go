@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 
-	"github.com/tidings-app/tidings/notifier/sanitize"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // ErrUnsafeURL says a click URL is not an http(s) URL with a host and

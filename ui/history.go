@@ -387,7 +387,7 @@ func (h *HistoryWindow) showDetail() {
 		return
 	}
 	e := h.rows[h.selected]
-	title := widget.NewLabel(e.Title)
+	title := widget.NewLabel(oneLine(e.Title))
 	title.TextStyle.Bold = true
 	title.Wrapping = fyne.TextWrapWord
 	meta := widget.NewLabel(metaLine(e))

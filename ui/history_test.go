@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/canvas"
+
+	"github.com/tidings-app/tidings/sanitize"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -199,6 +203,8 @@ func TestSafeURLAcceptsOnlyHTTPAndHTTPS(t *testing.T) {
 		"https://example.com/a?b": true, "http://example.com": true, "HTTPS://EXAMPLE.COM": true,
 		"javascript:alert(1)": false, "file:///etc/passwd": false, "https:///nohost": false,
 		"": false, "example.com": false, "data:text/html,x": false, "ftp://example.com": false,
+		"https://user@example.com/": false, "https://u:p@example.com/": false, "https://exa mple.com/": false,
+		"https://example.com/\u202Egnp.exe": false,
 	} {
 		if _, got := SafeURL(raw); got != want {
 			t.Errorf("SafeURL(%q) = %v, want %v", raw, got, want)
@@ -282,5 +288,39 @@ func TestListPreviewOfMarkdownIsPlainText(t *testing.T) {
 	}
 	if got := previewText("a\n**b**", false); got != "a **b**" {
 		t.Fatalf("plain preview = %q", got)
+	}
+}
+
+// drawnTexts is every string the window's canvas draws.
+func drawnTexts(c fyne.Canvas) []string {
+	var out []string
+	for _, o := range test.LaidOutObjects(c.Content()) {
+		if t, ok := o.(*canvas.Text); ok && o.Visible() {
+			out = append(out, t.Text)
+		}
+	}
+	return out
+}
+
+func TestTheHistoryWindowDrawsHostileTextThroughThePopupsSanitizing(t *testing.T) {
+	f := newHistoryFixture(t, LangEnglish, 0)
+	f.store.add(Entry{Message: conn.Message{Server: "s", ID: "evil", Source: "a\u202Epp\x07",
+		Title: "\u202Eedirrevo\u202C \x00bell\x07 esc\x1b[31m", Body: "line\x00one\r\n\u2066two\u2069 \x1b[0m",
+		URL: "https://user@evil.example/"}})
+	f.q.until(t, "rows", func() bool { return !f.win.loading && len(f.win.rows) == 1 })
+	f.win.list.Select(0)
+	drawn := strings.Join(drawnTexts(f.win.Window().Canvas()), "|")
+	for _, r := range drawn {
+		if r < 0x20 || r == 0x7f || sanitize.IsBidiControl(r) {
+			t.Fatalf("the window draws %U: %q", r, drawn)
+		}
+	}
+	for _, want := range []string{"edirrevo bell esc[31m", "app", "lineone", "two [0m"} {
+		if !strings.Contains(drawn, want) {
+			t.Errorf("the window does not draw %q: %q", want, drawn)
+		}
+	}
+	if !f.win.openBtn.Disabled() {
+		t.Error("a link with user information can be opened from the history; the popup refuses it")
 	}
 }

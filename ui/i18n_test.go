@@ -14,7 +14,7 @@ import (
 )
 
 // useLanguage selects a language for one test and goes back to English.
-func useLanguage(t *testing.T, choice string) {
+func useLanguage(t testing.TB, choice string) {
 	t.Helper()
 	if err := SetLanguage(choice); err != nil {
 		t.Fatal(err)

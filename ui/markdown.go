@@ -6,22 +6,30 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/tidings-app/tidings/sanitize"
 )
 
-// SafeURL parses raw and returns it only if it is an absolute http or https
-// URL with a host; message content is untrusted, so nothing else is ever
-// opened.
+// SafeURL returns raw parsed when it may be opened. Message content is
+// untrusted, so the rule is the popup's own (sanitize.URL): an absolute http
+// or https URL with a host and no user information; nothing else opens.
 func SafeURL(raw string) (*url.URL, bool) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" {
+	clean, ok := sanitize.URL(strings.TrimSpace(raw))
+	if !ok {
 		return nil, false
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		return u, true
+	u, err := url.Parse(clean)
+	if err != nil {
+		return nil, false
 	}
-	return nil, false
+	return u, true
 }
+
+// oneLine is untrusted text as one clean line, through the same sanitizing
+// as the popups (sanitize.Text): no control, bidi or invisible formatting
+// character, whitespace collapsed, so it cannot break the tray menu, fake
+// extra items or be drawn reversed.
+func oneLine(s string) string { return sanitize.Text(s, 0, false) }
 
 // messageBody renders a message body: Markdown for messages that declare
 // it, with images replaced by a text mark (nothing remote is loaded) and
@@ -29,6 +37,7 @@ func SafeURL(raw string) (*url.URL, bool) {
 // otherwise.
 func messageBody(body string, markdown bool) *widget.RichText {
 	var rt *widget.RichText
+	body = sanitize.Strip(body)
 	if markdown {
 		rt = widget.NewRichTextFromMarkdown(body)
 		rt.Segments = sanitizeSegments(rt.Segments)
@@ -87,9 +96,9 @@ func sanitizeSegment(s widget.RichTextSegment) widget.RichTextSegment {
 // plainText is a message as text for the clipboard.
 func plainText(e Entry) string {
 	if e.Title == "" {
-		return e.Body
+		return sanitize.Strip(e.Body)
 	}
-	return e.Title + "\n\n" + e.Body
+	return oneLine(e.Title) + "\n\n" + sanitize.Strip(e.Body)
 }
 
 // previewText is a body as one plain line for the list: Markdown is
@@ -120,6 +129,6 @@ func previewText(body string, markdown bool) string {
 			}
 		}
 	}
-	walk(sanitizeSegments(widget.NewRichTextFromMarkdown(body).Segments))
+	walk(sanitizeSegments(widget.NewRichTextFromMarkdown(sanitize.Strip(body)).Segments))
 	return oneLine(b.String())
 }

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tidings-app/tidings/sanitize"
 
 	"fyne.io/fyne/v2"
 
@@ -243,4 +247,35 @@ func TestTrayMenuStatesEachLastingProblemUnderTheStatusLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTrayLabels checks that no message text can break the tray menu: a
+// NUL made dbusmenu's GetLayout fail, a newline could fake an item, a bidi
+// override reversed the label.
+func FuzzTrayLabels(f *testing.F) {
+	for _, s := range []string{"evil\x00title", "\u202Eedirrevo\u202C", "line\nQuit", "\xff\xfe", strings.Repeat("界", 80), "\x1b[31m"} {
+		f.Add(s, s)
+	}
+	useLanguage(f, LangEnglish)
+	f.Fuzz(func(t *testing.T, title, body string) {
+		m := BuildTrayMenu(TraySnapshot{Status: Status{State: StateConnected, Server: title},
+			Recent: []Entry{{Message: conn.Message{Title: title, Body: body}}, {Message: conn.Message{Body: body}, Read: true}}},
+			TrayActions{})
+		for _, it := range m.Items {
+			l := it.Label
+			if !utf8.ValidString(l) || strings.ContainsAny(l, "\n\r") {
+				t.Fatalf("label %q is not one valid line", l)
+			}
+			for _, r := range l {
+				if unicode.IsControl(r) || sanitize.IsBidiControl(r) {
+					t.Fatalf("label %q carries %U", l, r)
+				}
+			}
+		}
+		for _, it := range m.Items[2:4] {
+			if n := utf8.RuneCountInString(it.Label); n > 3+48 {
+				t.Fatalf("recent label has %d runes: %q", n, it.Label)
+			}
+		}
+	})
 }

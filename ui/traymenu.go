@@ -2,7 +2,6 @@ package ui
 
 import (
 	"math"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -78,9 +77,9 @@ func needsLogin(s State) bool { return s == StateAuthFailed || s == StateStopped
 func StatusLine(s Status, now time.Time) string {
 	switch s.State {
 	case StateConnected:
-		return T("tray.status.connected", map[string]any{"Server": s.Server})
+		return T("tray.status.connected", map[string]any{"Server": oneLine(s.Server)})
 	case StateConnecting:
-		return T("tray.status.connecting", map[string]any{"Server": s.Server})
+		return T("tray.status.connecting", map[string]any{"Server": oneLine(s.Server)})
 	case StateReconnecting:
 		secs := int(math.Ceil(s.NextRetry.Sub(now).Seconds()))
 		if secs < 0 {
@@ -195,10 +194,6 @@ func recentLabel(e Entry) string {
 	}
 	return "   " + text
 }
-
-// oneLine collapses whitespace (newlines included) so untrusted text stays
-// on one line and cannot fake extra menu items.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // truncate cuts s to at most n runes, adding an ellipsis when it cut.
 func truncate(s string, n int) string {

@@ -167,6 +167,16 @@ func TestTheRealAppLogsInThroughItsWindowThenNotifiesStoresAndShowsUnreadInTheTr
 		t.Errorf("%d notifications for one message", len(bus.All()))
 	}
 
+	// Hostile text reaches the tray clean: a NUL once made the menu's
+	// GetLayout fail ("input has a null char"), so Quit could not be clicked.
+	srv.Send(pub, servertest.Message{To: "alice", Title: "evil\x00\u202Eedirrevo\u202C\x1b[0m\nfake item", Body: "x", Priority: 3, Topic: "ci"})
+	testkit.Eventually(t, "the hostile title, cleaned, in the tray menu", func() bool {
+		m, err := item.Menu()
+		menu = m
+		_, ok := desktoptest.Find(m, "eviledirrevo[0m fake item")
+		return err == nil && ok
+	})
+
 	// Nothing but the keyring holds the token or the password: not the
 	// config or data dir, not the log file in the state dir, nothing in
 	// the private home (where the keyring's own file is encrypted).

@@ -76,6 +76,43 @@ func Text(s string, max int, keepNewlines bool) string {
 	return capRunes(b.String(), max)
 }
 
+// Strip removes what must never be drawn but keeps the text's layout, for
+// surfaces that render Markdown or show a whole message: invalid UTF-8
+// becomes U+FFFD, CR and CRLF and the Unicode line separators become
+// newlines, tabs are kept, and every other character Text drops is dropped.
+// Spaces are not collapsed and nothing is cut.
+func Strip(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	clean := true
+	for _, r := range s {
+		if r != '\n' && r != '\t' && (dropped(r) || r == '\u2028' || r == '\u2029' || r == '\u0085') {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prevCR := false
+	for _, r := range s {
+		isCR := r == '\r'
+		switch {
+		case r == '\n' && prevCR:
+		case r == '\n' || isCR || r == '\u2028' || r == '\u2029' || r == '\u0085':
+			b.WriteByte('\n')
+		case r == '\t':
+			b.WriteByte('\t')
+		case dropped(r):
+		default:
+			b.WriteRune(r)
+		}
+		prevCR = isCR
+	}
+	return b.String()
+}
+
 // dropped reports characters that never reach a popup: controls, bidi
 // embeddings, overrides, isolates and marks, and other invisible formatting
 // that can disguise text (zero-width joiner is kept: emoji need it).

@@ -152,6 +152,20 @@ func TestOnlyPlainHTTPAndHTTPSClickURLsAreKept(t *testing.T) {
 	}
 }
 
+func TestStripDropsInvisiblesButKeepsLayout(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"# Title\n\n    code\n* item", "# Title\n\n    code\n* item"},
+		{"a\r\nb\rc\u2028d", "a\nb\nc\nd"},
+		{"\u202Eoverride\u202C \x00\x07\x1b[31mred", "override [31mred"},
+		{"tab\there  two", "tab\there  two"},
+		{"bad \xff byte", "bad \uFFFD byte"},
+	} {
+		if got := Strip(c.in); got != c.want {
+			t.Errorf("Strip(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
 // FuzzSanitize checks the promises every popup relies on, for any input.
 func FuzzSanitize(f *testing.F) {
 	for _, s := range []string{"<b>hi</b> & bye", "a\u202Eb\x00c\n\nd", "\xff\xfe", strings.Repeat("é", 600),
@@ -179,6 +193,18 @@ func FuzzSanitize(f *testing.F) {
 					t.Fatalf("control %U in %q", r, out)
 				}
 			}
+		}
+		st := Strip(in)
+		if !utf8.ValidString(st) {
+			t.Fatalf("Strip gave invalid UTF-8: %q", st)
+		}
+		for _, r := range st {
+			if r != '\n' && r != '\t' && (dropped(r) || r == '\r') {
+				t.Fatalf("Strip kept %U in %q", r, st)
+			}
+		}
+		if again := Strip(st); again != st {
+			t.Fatalf("Strip is not idempotent: %q -> %q", st, again)
 		}
 		if s := Summary(in); strings.Contains(s, "\n") || utf8.RuneCountInString(s) > MaxSummary {
 			t.Fatalf("summary %q is not one capped line", s)
