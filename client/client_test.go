@@ -137,7 +137,7 @@ func TestLoginConnectPublishNotifyAndLogoutAgainstTheRealServerKeyringAndBus(t *
 		t.Fatalf("keyring: %q, %v", token, err)
 	}
 
-	srv.Send(pub, servertest.Message{To: "alice", Title: "Backup done", Body: "3.2 GB in <41 s> & done", Priority: 4, Topic: "backup"})
+	srv.Send(pub, servertest.Message{To: "alice", Title: "Backup done", Body: "3.2 GB in <41 s> & done", Priority: 5, Topic: "backup"})
 	got := bus.Wait(t, 10*time.Second, func(ns []desktoptest.Notification) bool { return len(ns) >= 1 })
 	if n := got[0]; n.AppName != "Tidings" || n.Summary != "Backup done" || n.Body != "3.2 GB in &lt;41 s&gt; &amp; done" || n.Urgency() != 2 {
 		t.Fatalf("notification: app=%q summary=%q body=%q urgency=%d", n.AppName, n.Summary, n.Body, n.Urgency())

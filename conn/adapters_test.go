@@ -56,7 +56,7 @@ func TestGotifyBadFramesAreErrorsWithoutContent(t *testing.T) {
 }
 
 func TestGotifyPriorityMapsZeroToTenOntoOneToFive(t *testing.T) {
-	want := map[float64]Priority{-3: PriorityMin, 0: PriorityMin, 1: PriorityLow, 3: PriorityLow, 4: PriorityDefault,
+	want := map[float64]Priority{-3: PriorityMin, 0: PriorityDefault, 0.5: PriorityMin, 1: PriorityLow, 3: PriorityLow, 4: PriorityDefault,
 		5: PriorityDefault, 7: PriorityDefault, 8: PriorityHigh, 9: PriorityHigh, 10: PriorityUrgent, 99: PriorityUrgent}
 	for in, w := range want {
 		if got := GotifyPriority(&in); got != w {

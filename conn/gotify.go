@@ -169,10 +169,14 @@ func decodeGotify(b []byte) (Message, uint64, error) {
 	return m, g.AppID, nil
 }
 
-// GotifyPriority maps Gotify's 0–10 (nil: not sent) onto Priority.
+// GotifyPriority maps Gotify's 0–10 (nil: not sent) onto Priority. 0 is
+// what Gotify stores when the sender chose none (an application's default
+// priority is 0, so a plain `curl -F message=…` arrives as 0): it is
+// default, so it pops up like any message (gotify-tray #43); 1–3 are the
+// sender's way of saying "quiet".
 func GotifyPriority(p *float64) Priority {
 	switch {
-	case p == nil:
+	case p == nil, *p == 0:
 		return PriorityDefault
 	case *p < 1:
 		return PriorityMin

@@ -55,7 +55,7 @@ func TestMessagesReachTheSessionNotificationServerWithNameUrgencyAndEscapedBody(
 		{"Disk &lt;90%&gt;", "low", 0},
 		{"Server down", "urgent\nsecond line", 2},
 		{"fyi", "min", 0},
-		{"ab", "xy", 2},
+		{"ab", "xy", 1}, // high is an ordinary popup: only urgent never expires
 	}
 	for i, w := range want {
 		n := got[i]

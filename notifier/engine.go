@@ -194,8 +194,8 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 		e.srcQ.push(sk, w.end)
 		e.note(w.end)
 	}
-	if w.shown < e.cfg.BurstLimit {
-		w.shown++
+	if w.shown < e.cfg.BurstLimit || m.Priority >= conn.PriorityUrgent {
+		w.shown++ // an urgent message is never held for a summary
 		out.popups = append(out.popups, single(m, dk))
 		return
 	}
@@ -307,7 +307,7 @@ func single(m conn.Message, group string) Popup {
 		title = sourceName(m)
 	}
 	u, _ := sanitize.URL(m.URL)
-	return Popup{Title: title, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(m.Priority), URL: u,
+	return Popup{Title: title, Body: sanitize.Body(bodyText(m)), Urgency: UrgencyFor(m.Priority), URL: u,
 		Group: group, Refs: []Ref{{m.Server, m.ID}}}
 }
 
@@ -319,7 +319,7 @@ func duplicateSummary(d *dupWin, key string) Popup {
 		title = sanitize.Text(sourceName(m), sanitize.MaxSummary-len([]rune(suffix)), false)
 	}
 	u, _ := sanitize.URL(m.URL)
-	return Popup{Title: title + suffix, Body: sanitize.Body(m.Body), Urgency: UrgencyFor(d.pending.prio),
+	return Popup{Title: title + suffix, Body: sanitize.Body(bodyText(m)), Urgency: UrgencyFor(d.pending.prio),
 		URL: u, Group: key, Refs: d.pending.refs, Merged: true}
 }
 

@@ -131,6 +131,25 @@ func TestOtherSourcesAreNotHeldBackByOneSourcesBurst(t *testing.T) {
 	}
 }
 
+func TestAnUrgentMessageIsNeverHeldBackByItsSourcesBurst(t *testing.T) {
+	h := newHarness(t, testConfig()) // 3 per 10 s
+	for i := range 5 {
+		h.send(msg(fmt.Sprint("b", i), "backup", fmt.Sprint("job ", i)))
+	}
+	urgent := msg("u", "backup", "disk failing")
+	urgent.Priority = conn.PriorityUrgent
+	h.send(urgent)
+	got := h.titles()
+	if len(got) != 4 || got[3] != "disk failing" || h.out.popups[3].Urgency != UrgencyCritical {
+		t.Fatalf("popups before the window ends = %q, want the first 3 and the urgent one at once", got)
+	}
+	h.runUntilIdle()
+	if got := h.titles(); len(got) != 5 || got[4] != "2 new messages from backup" {
+		t.Fatalf("popups = %q, want the held two summarised", got)
+	}
+	h.assertEachMessageSettledOnce(append(ids("b", 5), "u")...)
+}
+
 func TestAStormIsSummarisedOnceWhenItCalmsDownAndAtLeastEveryMaxWait(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -318,7 +337,7 @@ func TestMessagesThePolicyHoldsBackAreSettledWithTheirReason(t *testing.T) {
 	caught.CatchUp = true
 	h.send(low, muted, high, caught)
 	h.runUntilIdle()
-	if got := h.titles(); len(got) != 1 || got[0] != "z" || h.out.popups[0].Urgency != UrgencyCritical {
+	if got := h.titles(); len(got) != 1 || got[0] != "z" || h.out.popups[0].Urgency != UrgencyNormal {
 		t.Fatalf("popups = %q", got)
 	}
 	want := map[string]Reason{"low": ReasonBelowMinimum, "muted": ReasonMuted, "caught": ReasonBelowMinimum}

@@ -45,14 +45,16 @@ func (u Urgency) String() string {
 }
 
 // UrgencyFor maps a message priority to an urgency: min and low → low,
-// default (and unset) → normal, high and urgent → critical.
+// default (and unset) and high → normal, urgent → critical. Only urgent is
+// critical because notification servers never expire critical popups: a
+// minute of ordinary high-priority messages would stack up on the screen.
 func UrgencyFor(p conn.Priority) Urgency {
 	switch {
 	case p <= 0:
 		return UrgencyNormal
 	case p <= conn.PriorityLow:
 		return UrgencyLow
-	case p >= conn.PriorityHigh:
+	case p >= conn.PriorityUrgent:
 		return UrgencyCritical
 	}
 	return UrgencyNormal

@@ -148,7 +148,7 @@ func TestTimesOfDayParseAndPrint(t *testing.T) {
 
 func TestPrioritiesMapToUrgencies(t *testing.T) {
 	want := map[conn.Priority]Urgency{0: UrgencyNormal, conn.PriorityMin: UrgencyLow, conn.PriorityLow: UrgencyLow,
-		conn.PriorityDefault: UrgencyNormal, conn.PriorityHigh: UrgencyCritical, conn.PriorityUrgent: UrgencyCritical}
+		conn.PriorityDefault: UrgencyNormal, conn.PriorityHigh: UrgencyNormal, conn.PriorityUrgent: UrgencyCritical}
 	for p, u := range want {
 		if got := UrgencyFor(p); got != u {
 			t.Errorf("priority %d → %v, want %v", p, got, u)
