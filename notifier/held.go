@@ -56,7 +56,7 @@ func (h *heldRun) lines() []string {
 	var out []string
 	for i := 1; i <= min(h.nlast, len(h.last)); i++ {
 		m := h.last[(h.nlast-i)%len(h.last)]
-		if l := sanitize.Text(firstNonEmpty(m.Title, m.Body), 80, false); l != "" {
+		if l := sanitize.Text(firstNonEmpty(m.Title, bodyText(m)), 80, false); l != "" {
 			out = append(out, l)
 		}
 	}
