@@ -67,7 +67,7 @@ func (a Account) Validate() error {
 	}
 	for _, t := range a.Topics {
 		if !ntfyTopic.MatchString(t) {
-			return fmt.Errorf("%w: a topic must be 1 to 64 letters, digits, - or _", ErrBadConfig)
+			return &TopicError{Topic: truncate(t, 64), Err: ErrBadTopic}
 		}
 	}
 	return nil

@@ -28,6 +28,17 @@ var (
 	ErrRedirected    = errors.New("account: the server redirected the request")
 	ErrBadProtocol   = errors.New("account: unknown protocol")
 	ErrRevokeFailed  = errors.New("account: the token could not be revoked on the server")
+	// ErrTokenUnknown: a pasted token the server does not accept (it never
+	// worked, unlike ErrTokenRejected).
+	ErrTokenUnknown = errors.New("account: the server does not accept this token")
+	// ErrUnavailable: a 502, 503 or 504 — the server, or a proxy in front
+	// of it, cannot serve now.
+	ErrUnavailable = errors.New("account: the server is unavailable")
+	// ErrPlainHTTP: an https:// address whose server speaks plain http.
+	ErrPlainHTTP = errors.New("account: the server speaks plain http, not https")
+	// ErrBadTopic and ErrTopicForbidden come inside a *TopicError.
+	ErrBadTopic       = errors.New("account: not a valid ntfy topic name")
+	ErrTopicForbidden = errors.New("account: this account may not read the topic")
 
 	// Server addresses.
 	ErrEmptyURL      = errors.New("account: no server address")
@@ -37,17 +48,36 @@ var (
 	ErrNoUsername    = errors.New("account: no user name")
 	ErrNoPassword    = errors.New("account: no password")
 	ErrBadToken      = errors.New("account: the token is empty or malformed")
-	ErrTokenTooBig   = errors.New("account: the token is too large for the system keyring")
-	ErrNoToken       = errors.New("account: no token stored for this account")
-	ErrNoKeyring     = errors.New("account: no system keyring available")
-	ErrBadConfig     = errors.New("account: the settings file is unreadable")
-	ErrConfigTooNew  = errors.New("account: the settings file was written by a newer Tidings")
+	// What is wrong with a pasted token; each wraps ErrBadToken.
+	ErrTokenEmpty       = fmt.Errorf("%w: it is empty", ErrBadToken)
+	ErrTokenTooLong     = fmt.Errorf("%w: it is longer than %d characters", ErrBadToken, MaxTokenLen)
+	ErrTokenChars       = fmt.Errorf("%w: it contains spaces or characters a token cannot have", ErrBadToken)
+	ErrAppToken         = fmt.Errorf("%w: this is a Gotify application token, which can only send", ErrBadToken)
+	ErrGotifyTokenShape = fmt.Errorf("%w: a Gotify client token starts with gtfyc (Gotify 3) or C (Gotify 2)", ErrBadToken)
+	ErrNtfyTokenShape   = fmt.Errorf("%w: an ntfy access token starts with tk_", ErrBadToken)
+	ErrTokenTooBig      = errors.New("account: the token is too large for the system keyring")
+	ErrNoToken          = errors.New("account: no token stored for this account")
+	ErrNoKeyring        = errors.New("account: no system keyring available")
+	ErrBadConfig        = errors.New("account: the settings file is unreadable")
+	ErrConfigTooNew     = errors.New("account: the settings file was written by a newer Tidings")
 	// ErrConfigNotSaved: a login worked (its token is kept) but the settings
 	// file naming the account could not be written; the next start will not
 	// resume it. A warning, like ErrNoKeyring.
 	ErrConfigNotSaved = errors.New("account: logged in, but the settings file could not be written")
 	ErrUnknownAccount = errors.New("account: no such account in the settings")
 )
+
+// TopicError names the ntfy topic a login could not use; it unwraps to
+// ErrBadTopic or ErrTopicForbidden.
+type TopicError struct {
+	Topic string
+	Err   error
+}
+
+func (e *TopicError) Error() string { return fmt.Sprintf("%v: %q", e.Err, e.Topic) }
+
+// Unwrap returns the sentinel.
+func (e *TopicError) Unwrap() error { return e.Err }
 
 // StatusError is an HTTP answer that was not a success. It unwraps to the
 // sentinel for its status (401 ErrUnauthorized, 403 ErrForbidden, 429
@@ -89,8 +119,10 @@ func sentinelForStatus(code int) error {
 		return ErrForbidden
 	case code == http.StatusTooManyRequests:
 		return ErrRateLimited
-	case code == http.StatusNotFound, code == http.StatusMethodNotAllowed:
-		return ErrNotPushServer
+	case code == http.StatusNotFound, code == http.StatusMethodNotAllowed, code == http.StatusNotImplemented:
+		return ErrNotPushServer // 501: a plain web server that has no POST
+	case code == http.StatusBadGateway, code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
+		return ErrUnavailable
 	case code >= 500:
 		return ErrServerError
 	}

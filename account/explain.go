@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/sanitize"
 )
 
 // Explain turns an error into one sentence for the user. It understands
@@ -27,6 +30,10 @@ func Explain(err error) string {
 	}
 	if isConnError(err) {
 		return conn.Explain(err)
+	}
+	var te *TopicError
+	if errors.As(err, &te) {
+		return topicSentence(te)
 	}
 	for _, s := range sentinelSentences {
 		if errors.Is(err, s.err) {
@@ -67,7 +74,45 @@ func Explain(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "Cancelled."
 	}
-	return "Something went wrong; the log has the details."
+	if isPlainHTTPAnswer(err) {
+		return sentenceFor(ErrPlainHTTP)
+	}
+	return unknownSentence()
+}
+
+// LogFile is the log file's path, named by the sentence of an error
+// nothing else explains; cmd/tidings sets it once at start.
+var LogFile string
+
+func unknownSentence() string {
+	if LogFile == "" {
+		return "Something went wrong; the log has the details."
+	}
+	return fmt.Sprintf("Something went wrong; the details are in the log file %s.", LogFile)
+}
+
+// isPlainHTTPAnswer reports Go's error for an https request answered in
+// plain HTTP. net/http makes it with errors.New, so its text is all there
+// is to go by.
+func isPlainHTTPAnswer(err error) bool {
+	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
+}
+
+func sentenceFor(target error) string {
+	for _, s := range sentinelSentences {
+		if s.err == target {
+			return s.sentence
+		}
+	}
+	return ""
+}
+
+func topicSentence(te *TopicError) string {
+	name := strconv.Quote(sanitize.Text(te.Topic, 64, false))
+	if errors.Is(te.Err, ErrTopicForbidden) {
+		return fmt.Sprintf("This account may not read the topic %s; check its name, or ask the server's administrator for read access.", name)
+	}
+	return fmt.Sprintf("The topic %s is not a valid ntfy topic name: use 1 to 64 letters, digits, - or _.", name)
 }
 
 // isAny reports whether err wraps any of targets.
@@ -94,8 +139,11 @@ var sentinelSentences = []struct {
 	{ErrConfigTooNew, "The settings were saved by a newer version of Tidings; the defaults are used instead."},
 	{ErrBadConfig, "The settings file could not be read; the defaults are used instead and the old file was kept."},
 	{ErrTokenTooBig, "The token is too large to store in the system keyring."},
+	{ErrTokenUnknown, "The server does not accept this token; copy it again from the server, or log in with your user name and password."},
 	{ErrUnauthorized, "Wrong username or password."},
 	{ErrTokenRejected, "The server no longer accepts your login; log in again."},
+	{ErrUnavailable, "The server, or a proxy in front of it, is not available right now; try again later."},
+	{ErrPlainHTTP, "The server speaks plain http://, not https://; if it is on this computer, start the address with http://, otherwise set up https on the server."},
 	{ErrForbidden, "The server refused access for this account."},
 	{ErrRateLimited, ""},
 	{ErrNotPushServer, "That address does not look like a Tidings, Gotify or ntfy server; check the address and the protocol."},
@@ -103,11 +151,17 @@ var sentinelSentences = []struct {
 	{ErrServerError, "The server had an internal error; try again later."},
 	{ErrEmptyURL, "Enter the server address."},
 	{ErrUserInfoInURL, "The server address must not contain a user name or password; enter them in their own fields."},
-	{ErrInsecureURL, "This address uses unencrypted http://, so your password and messages could be read on the network; use https://, or confirm that you accept the risk."},
+	{ErrInsecureURL, "This address uses unencrypted http://, so your password and messages could be read on the network; use https://, or tick \"Allow unencrypted http://\" to accept the risk."},
 	{ErrBadURL, "The server address is not valid; it should look like https://push.example.com."},
 	{ErrBadCAFile, "The CA certificate file could not be read; choose a PEM certificate file."},
 	{ErrNoUsername, "Enter your user name."},
 	{ErrNoPassword, "Enter your password."},
+	{ErrTokenEmpty, "Paste your token, or untick \"Use a token instead\" to log in with your user name and password."},
+	{ErrTokenTooLong, "That is too long to be a token; copy it again from the server."},
+	{ErrTokenChars, "A token has no spaces or special characters; copy it again from the server."},
+	{ErrAppToken, "This is a Gotify application token, which can only send messages; in Gotify, open Clients, create a client and paste its token."},
+	{ErrGotifyTokenShape, "That is not a Gotify client token: it starts with gtfyc. (Gotify 3) or C (Gotify 2); copy it from Clients in Gotify."},
+	{ErrNtfyTokenShape, "That is not an ntfy access token: it starts with tk_; create one under Account, Access tokens in ntfy."},
 	{ErrBadToken, "The token is empty or not valid; copy it again from the server."},
 	{ErrBadProtocol, "Choose the server's protocol: Tidings, Gotify or ntfy."},
 	{ErrUnknownAccount, "That account is not configured."},
@@ -142,6 +196,10 @@ func statusSentence(code int) string {
 		return "That address does not look like a Tidings, Gotify or ntfy server; check the address and the protocol."
 	case code == 429:
 		return "Too many attempts; wait a minute and try again."
+	case code == 501:
+		return "That address does not look like a Tidings, Gotify or ntfy server; check the address and the protocol."
+	case code == 502 || code == 503 || code == 504:
+		return fmt.Sprintf("The server, or a proxy in front of it, is not available right now (HTTP %d); try again later.", code)
 	case code >= 500:
 		return fmt.Sprintf("The server had an error (HTTP %d); try again later.", code)
 	case code >= 400:

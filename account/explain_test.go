@@ -28,6 +28,15 @@ func netOp(err error) error {
 	return &url.Error{Op: "Get", URL: "https://push.example.com/ws", Err: &net.OpError{Op: "dial", Net: "tcp", Err: err}}
 }
 
+func TestAnUnexplainedErrorNamesTheLogFile(t *testing.T) {
+	old := LogFile
+	t.Cleanup(func() { LogFile = old })
+	LogFile = "/home/jo/.local/state/tidings/tidings.log"
+	if got := Explain(errors.New("weird")); got != "Something went wrong; the details are in the log file /home/jo/.local/state/tidings/tidings.log." {
+		t.Fatalf("Explain = %q", got)
+	}
+}
+
 func TestExplainGivesOneSentencePerKindOfError(t *testing.T) {
 	tests := []struct {
 		name string
@@ -45,8 +54,17 @@ func TestExplainGivesOneSentencePerKindOfError(t *testing.T) {
 		{"429 with a long Retry-After", &StatusError{Code: 429, RetryAfter: 5 * time.Minute}, "Too many attempts; wait 5 minutes and try again."},
 		{"429 without", ErrRateLimited, "Too many attempts; wait a minute and try again."},
 		{"429 from another package", otherStatus(429), "Too many attempts; wait a minute and try again."},
-		{"502", &StatusError{Code: 502}, "The server had an internal error; try again later."},
-		{"502 from another package", otherStatus(502), "The server had an error (HTTP 502); try again later."},
+		{"500", &StatusError{Code: 500}, "The server had an internal error; try again later."},
+		{"502", &StatusError{Code: 502}, "The server, or a proxy in front of it, is not available right now; try again later."},
+		{"502 from another package", otherStatus(502), "The server, or a proxy in front of it, is not available right now (HTTP 502); try again later."},
+		{"501 from a plain web server", &StatusError{Code: 501}, "That address does not look like a Tidings, Gotify or ntfy server; check the address and the protocol."},
+		{"https to a plain http server", &url.Error{Op: "Post", URL: "https://x/client", Err: errors.New("http: server gave HTTP response to HTTPS client")},
+			"The server speaks plain http://, not https://; if it is on this computer, start the address with http://, otherwise set up https on the server."},
+		{"empty token", ErrTokenEmpty, "Paste your token, or untick \"Use a token instead\" to log in with your user name and password."},
+		{"application token", ErrAppToken, "This is a Gotify application token, which can only send messages; in Gotify, open Clients, create a client and paste its token."},
+		{"not an ntfy token", ErrNtfyTokenShape, "That is not an ntfy access token: it starts with tk_; create one under Account, Access tokens in ntfy."},
+		{"unknown pasted token", fmt.Errorf("%w: %w", ErrTokenUnknown, &StatusError{Code: 401}), "The server does not accept this token; copy it again from the server, or log in with your user name and password."},
+		{"bad topic", &TopicError{Topic: "a b\u202e", Err: ErrBadTopic}, "The topic \"a b\" is not a valid ntfy topic name: use 1 to 64 letters, digits, - or _."},
 		{"418 from another package", otherStatus(418), "The server rejected the request (HTTP 418)."},
 		{"DNS not found", netOp(&net.DNSError{Err: "no such host", Name: "push.example.com", IsNotFound: true}), "The server name could not be found; check the address."},
 		{"DNS timeout", netOp(&net.DNSError{Err: "i/o timeout", Name: "push.example.com", IsTimeout: true}), "Looking up the server's name timed out; check your network connection."},
@@ -65,7 +83,7 @@ func TestExplainGivesOneSentencePerKindOfError(t *testing.T) {
 		{"no token", ErrNoToken, "You are not logged in; log in to receive notifications."},
 		{"no token because no keyring", fmt.Errorf("%w: %w", ErrNoToken, ErrNoKeyring), "You are not logged in; log in to receive notifications."},
 		{"not a push server", ErrNotPushServer, "That address does not look like a Tidings, Gotify or ntfy server; check the address and the protocol."},
-		{"insecure", ErrInsecureURL, "This address uses unencrypted http://, so your password and messages could be read on the network; use https://, or confirm that you accept the risk."},
+		{"insecure", ErrInsecureURL, "This address uses unencrypted http://, so your password and messages could be read on the network; use https://, or tick \"Allow unencrypted http://\" to accept the risk."},
 		{"user info", ErrUserInfoInURL, "The server address must not contain a user name or password; enter them in their own fields."},
 		{"empty URL", ErrEmptyURL, "Enter the server address."},
 		{"bad URL", ErrBadURL, "The server address is not valid; it should look like https://push.example.com."},

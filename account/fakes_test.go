@@ -30,11 +30,20 @@ type fakeServer struct {
 	release chan struct{}
 
 	// Switches.
-	html    bool // answer every request with a 200 HTML page
-	slow    bool // never answer until the client gives up (or release)
-	huge    bool // answer login with a body over any sane limit
-	noToken bool // answer login with JSON without a token
-	limited bool // 429 with Retry-After: 30
+	html    bool            // answer every request with a 200 HTML page
+	slow    bool            // never answer until the client gives up (or release)
+	huge    bool            // answer login with a body over any sane limit
+	noToken bool            // answer login with JSON without a token
+	limited bool            // 429 with Retry-After: 30
+	closed  map[string]bool // ntfy topics the user may not read
+}
+
+// accept makes tok a live token, as if the user had created it on the
+// server and pasted it.
+func (f *fakeServer) accept(tok string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens[tok] = ""
 }
 
 func newFakeServer(t *testing.T, p Protocol) *fakeServer {
@@ -152,6 +161,12 @@ func (f *fakeServer) native(w http.ResponseWriter, r *http.Request, body string,
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodGet && r.URL.Path == proto.PathMe:
+		if !f.live(bearerOf(r)) {
+			writeJSON(w, http.StatusUnauthorized, proto.ErrorResponse{Error: "unknown token"})
+			return
+		}
+		writeJSON(w, http.StatusOK, proto.MeResponse{Username: f.user})
 	case r.URL.Path == "/ws": // stands in for the connection: 200 for a live token
 		if !f.live(bearerOf(r)) {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -183,6 +198,12 @@ func (f *fakeServer) gotify(w http.ResponseWriter, r *http.Request, body string,
 		tok := f.mint("C", id)
 		n, _ := strconv.Atoi(id)
 		f.loginAnswer(w, huge, noToken, map[string]any{"id": n, "token": tok, "name": req.Name})
+	case r.Method == http.MethodGet && r.URL.Path == "/current/user":
+		if !f.live(r.Header.Get("X-Gotify-Key")) {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "Unauthorized", "errorCode": 401})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": 1, "name": f.user, "admin": true})
 	case r.Method == http.MethodGet && r.URL.Path == "/client":
 		tok := r.Header.Get("X-Gotify-Key")
 		if !f.live(tok) {
@@ -242,6 +263,21 @@ func (f *fakeServer) ntfy(w http.ResponseWriter, r *http.Request, body string, h
 			return
 		}
 		f.loginAnswer(w, huge, noToken, map[string]any{"token": f.mint("tk_", ""), "label": req.Label, "expires": 0})
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/account":
+		if !f.live(bearerOf(r)) {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"code": 40101, "http": 401, "error": "unauthorized"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"username": f.user, "role": "user"})
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/auth"):
+		f.mu.Lock()
+		closed := f.closed[strings.Trim(strings.TrimSuffix(r.URL.Path, "/auth"), "/")]
+		f.mu.Unlock()
+		if !f.live(bearerOf(r)) || closed {
+			writeJSON(w, http.StatusForbidden, map[string]any{"code": 40301, "http": 403, "error": "forbidden"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"success": true})
 	case r.Method == http.MethodDelete && r.URL.Path == "/v1/account/token":
 		if !f.revoke(bearerOf(r)) {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"code": 40101, "http": 401, "error": "unauthorized"})

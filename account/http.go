@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 )
@@ -29,7 +30,8 @@ type HTTPConfig struct {
 	Timeout time.Duration
 	// MaxBody bounds the response body read. Default 64 KiB.
 	MaxBody int64
-	// ClientName is the name a Gotify client is registered under.
+	// ClientName is the name a Gotify client or an ntfy token is
+	// registered under; by default "Tidings on <host> (<user>)".
 	// Default "Tidings on <this computer's host name>".
 	ClientName string
 	// UserAgent is sent with every request. Default "Tidings".
@@ -47,11 +49,7 @@ func (c HTTPConfig) withDefaults() (HTTPConfig, error) {
 		c.UserAgent = "Tidings"
 	}
 	if c.ClientName == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "this computer"
-		}
-		c.ClientName = "Tidings on " + host
+		c.ClientName = defaultClientName()
 	}
 	if c.Client == nil {
 		cl, err := NewHTTPClient(c.CAFile, c.Timeout)
@@ -88,6 +86,22 @@ func NewHTTPClient(caFile string, timeout time.Duration) (*http.Client, error) {
 			return http.ErrUseLastResponse
 		},
 	}, nil
+}
+
+// defaultClientName names a login on the server's list of clients or
+// tokens after this computer and its user, "Tidings on vm (alice)", so
+// that several computers and users can be told apart there.
+func defaultClientName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "this computer"
+	}
+	name := "Tidings on " + host
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		// Windows gives DOMAIN\user.
+		name += " (" + u.Username[strings.LastIndexByte(u.Username, '\\')+1:] + ")"
+	}
+	return name
 }
 
 // LoadCAPool returns the system roots plus the certificates in a PEM file.

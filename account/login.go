@@ -44,6 +44,31 @@ type Authenticator interface {
 	// Logout revokes the grant on the server. A token the server no longer
 	// knows counts as revoked.
 	Logout(ctx context.Context, server string, g Grant) error
+	// Check tries a token before it is kept: it returns the user name the
+	// server knows it by ("" when the server does not say), ErrTokenUnknown
+	// when the server refuses it, and for ntfy a *TopicError for the first
+	// topic the token may not read.
+	Check(ctx context.Context, server string, token Secret, topics []string) (string, error)
+}
+
+// checkAnswer maps a token check's refusal: 401 (and Gotify's 403 for an
+// application token) means the token is not one the server accepts.
+func checkAnswer(err error) error {
+	var se *StatusError
+	if errors.As(err, &se) && (se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden) {
+		return fmt.Errorf("%w: %w", ErrTokenUnknown, err)
+	}
+	return err
+}
+
+// userName decodes {"<field>": "..."} from a check's answer.
+func userName(data []byte, field string) (string, error) {
+	var v map[string]any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return "", fmt.Errorf("%w: the account answer is not the expected JSON", ErrNotPushServer)
+	}
+	name, _ := v[field].(string)
+	return name, nil
 }
 
 // NewAuthenticator returns the Authenticator for p.
@@ -107,6 +132,14 @@ func (a nativeAuth) Login(ctx context.Context, server, username string, password
 	return Grant{Token: NewSecret(resp.Token)}, nil
 }
 
+func (a nativeAuth) Check(ctx context.Context, server string, token Secret, _ []string) (string, error) {
+	_, data, err := a.c.do(ctx, request{method: http.MethodGet, server: server, path: proto.PathMe, header: bearer(token)})
+	if err != nil {
+		return "", checkAnswer(err)
+	}
+	return userName(data, "username")
+}
+
 func (a nativeAuth) Logout(ctx context.Context, server string, g Grant) error {
 	_, _, err := a.c.do(ctx, request{method: http.MethodPost, server: server, path: proto.PathLogout, header: bearer(g.Token)})
 	return goneIsRevoked(err)
@@ -137,6 +170,16 @@ func (a gotifyAuth) Login(ctx context.Context, server, username string, password
 		return Grant{}, fmt.Errorf("%w: the answer has no client id", ErrNotPushServer)
 	}
 	return Grant{Token: NewSecret(resp.Token), RevokeID: resp.ID.String()}, nil
+}
+
+// Check asks GET /current/user, which a client token may call and an
+// application token may not.
+func (a gotifyAuth) Check(ctx context.Context, server string, token Secret, _ []string) (string, error) {
+	_, data, err := a.c.do(ctx, request{method: http.MethodGet, server: server, path: "/current/user", header: gotifyKey(token)})
+	if err != nil {
+		return "", checkAnswer(err)
+	}
+	return userName(data, "name")
 }
 
 func gotifyKey(token Secret) http.Header {
@@ -202,7 +245,7 @@ func (a ntfyAuth) Login(ctx context.Context, server, username string, password S
 	}
 	// expires 0: without it the token dies after 72 h.
 	_, data, err := a.c.do(ctx, request{method: http.MethodPost, server: server, path: ntfyTokenPath,
-		basic: &[2]string{username, password.Reveal()}, body: map[string]any{"label": "Tidings", "expires": 0}})
+		basic: &[2]string{username, password.Reveal()}, body: map[string]any{"label": a.c.ClientName, "expires": 0}})
 	if err != nil {
 		return Grant{}, err
 	}
@@ -213,6 +256,31 @@ func (a ntfyAuth) Login(ctx context.Context, server, username string, password S
 		return Grant{}, err
 	}
 	return Grant{Token: NewSecret(resp.Token)}, nil
+}
+
+// Check asks GET /v1/account for the user name, then GET /<topic>/auth for
+// each topic: ntfy answers 403 for a topic the token may not read, which
+// the WebSocket's 403 cannot name.
+func (a ntfyAuth) Check(ctx context.Context, server string, token Secret, topics []string) (string, error) {
+	_, data, err := a.c.do(ctx, request{method: http.MethodGet, server: server, path: "/v1/account", header: bearer(token)})
+	if err != nil {
+		return "", checkAnswer(err)
+	}
+	name, err := userName(data, "username")
+	if err != nil {
+		return "", err
+	}
+	for _, t := range topics {
+		_, _, err := a.c.do(ctx, request{method: http.MethodGet, server: server, path: "/" + t + "/auth", header: bearer(token)})
+		var se *StatusError
+		if errors.As(err, &se) && se.Code == http.StatusForbidden {
+			return "", &TopicError{Topic: t, Err: ErrTopicForbidden}
+		}
+		if err != nil {
+			return "", checkAnswer(err)
+		}
+	}
+	return name, nil
 }
 
 func (a ntfyAuth) Logout(ctx context.Context, server string, g Grant) error {
@@ -234,11 +302,11 @@ func ValidateToken(p Protocol, raw string) (Secret, error) {
 	s := strings.TrimSpace(raw)
 	switch {
 	case s == "":
-		return Secret{}, fmt.Errorf("%w: it is empty", ErrBadToken)
+		return Secret{}, ErrTokenEmpty
 	case len(s) > MaxTokenLen:
-		return Secret{}, fmt.Errorf("%w: it is longer than %d characters", ErrBadToken, MaxTokenLen)
+		return Secret{}, ErrTokenTooLong
 	case strings.ContainsFunc(s, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }):
-		return Secret{}, fmt.Errorf("%w: it contains spaces or characters a token cannot have", ErrBadToken)
+		return Secret{}, ErrTokenChars
 	}
 	switch p {
 	case Native:
@@ -246,14 +314,14 @@ func ValidateToken(p Protocol, raw string) (Secret, error) {
 		// Gotify 3 makes "gtfyc." client and "gtfya." application tokens
 		// and still accepts the older "C…" and "A…" ones.
 		if strings.HasPrefix(s, "gtfya.") || s[0] == 'A' {
-			return Secret{}, fmt.Errorf("%w: this is a Gotify application token; paste a client token (it starts with gtfyc or C)", ErrBadToken)
+			return Secret{}, ErrAppToken
 		}
 		if !(strings.HasPrefix(s, "gtfyc.") && len(s) > len("gtfyc.")) && s[0] != 'C' {
-			return Secret{}, fmt.Errorf("%w: a Gotify client token starts with gtfyc (Gotify 3) or C (Gotify 2)", ErrBadToken)
+			return Secret{}, ErrGotifyTokenShape
 		}
 	case Ntfy:
 		if !strings.HasPrefix(s, "tk_") || len(s) < 4 {
-			return Secret{}, fmt.Errorf("%w: an ntfy access token starts with tk_", ErrBadToken)
+			return Secret{}, ErrNtfyTokenShape
 		}
 	default:
 		return Secret{}, fmt.Errorf("%w %q", ErrBadProtocol, string(p))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,6 +65,18 @@ func TestEachProtocolLogsInAndOutAgainstAServerFollowingItsSpec(t *testing.T) {
 	}
 }
 
+func TestTheDefaultClientNameSaysWhichComputerAndUser(t *testing.T) {
+	u, err := user.Current()
+	if err != nil {
+		t.Skipf("no current user to name: %v", err)
+	}
+	host, _ := os.Hostname()
+	got := defaultClientName()
+	if !strings.HasPrefix(got, "Tidings on "+host+" (") || !strings.HasSuffix(got, ")") || !strings.Contains(u.Username, strings.TrimSuffix(strings.SplitN(got, "(", 2)[1], ")")) {
+		t.Fatalf("client name %q, want \"Tidings on %s (%s)\"", got, host, u.Username)
+	}
+}
+
 func TestGotifyLoginNamesTheClientAfterThisComputerAndNtfyAsksForATokenThatNeverExpires(t *testing.T) {
 	g := newFakeServer(t, Gotify)
 	if _, err := mustAuth(t, Gotify, testHTTP(5*time.Second)).Login(context.Background(), g.URL, g.user, NewSecret(g.pw)); err != nil {
@@ -76,7 +89,7 @@ func TestGotifyLoginNamesTheClientAfterThisComputerAndNtfyAsksForATokenThatNever
 	if _, err := mustAuth(t, Ntfy, testHTTP(5*time.Second)).Login(context.Background(), n.URL, n.user, NewSecret(n.pw)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(n.bodies[0], `"expires":0`) || !strings.Contains(n.bodies[0], `"label":"Tidings"`) {
+	if !strings.Contains(n.bodies[0], `"expires":0`) || !strings.Contains(n.bodies[0], `"label":"Tidings on testhost"`) {
 		t.Fatalf("ntfy body %s", n.bodies[0])
 	}
 }

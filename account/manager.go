@@ -23,8 +23,9 @@ type Manager struct {
 	cfg ManagerConfig
 	mu  sync.Mutex // serialises load-modify-save of the settings file
 
-	smu     sync.Mutex
-	session map[string]Secret // tokens of "do not remember me" logins, this run only
+	smu      sync.Mutex
+	session  map[string]Secret // tokens of "do not remember me" logins, this run only
+	replaced map[string]Grant  // logins a new one replaced, until RevokeReplaced
 }
 
 // NewManager returns a Manager.
@@ -43,7 +44,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Tokens == nil {
 		cfg.Tokens = NewTokens(TokensConfig{Logger: cfg.Logger})
 	}
-	return &Manager{cfg: cfg}, nil
+	return &Manager{cfg: cfg, replaced: map[string]Grant{}}, nil
 }
 
 // Tokens is the manager's token store (Persistent, Warning).
@@ -85,24 +86,43 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 	if err := acct.Validate(); err != nil {
 		return Account{}, err
 	}
-	var auth Authenticator
+	pasted := !in.PastedToken.Empty()
 	var grant Grant
-	if !in.PastedToken.Empty() {
+	if pasted {
 		tok, err := ValidateToken(in.Protocol, in.PastedToken.Reveal())
 		if err != nil {
 			return Account{}, err
 		}
 		grant = Grant{Token: tok}
-	} else {
-		if auth, err = m.authenticator(acct); err != nil {
-			return Account{}, err
+	}
+	auth, err := m.authenticator(acct)
+	if err != nil {
+		return Account{}, err
+	}
+	method := "password"
+	if pasted {
+		method = "pasted token"
+	} else if grant, err = auth.Login(ctx, server, in.Username, in.Password); err != nil {
+		m.cfg.Logger.Info("login failed", "server", server, "protocol", string(in.Protocol), "user", in.Username, "err", err)
+		return Account{}, err
+	}
+	// Try the token before keeping it: a pasted one may never have worked,
+	// and an ntfy topic may be closed to this account. A token this login
+	// made is revoked again rather than left on the server.
+	name, err := auth.Check(ctx, server, grant.Token, acct.Topics)
+	if err != nil {
+		m.cfg.Logger.Info("login refused when the token was tried", "server", server, "protocol", string(in.Protocol), "method", method, "err", err)
+		if !pasted {
+			m.revoke(ctx, auth, server, grant, "the refused")
 		}
-		if grant, err = auth.Login(ctx, server, in.Username, in.Password); err != nil {
-			m.cfg.Logger.Info("login failed", "server", server, "protocol", string(in.Protocol), "user", in.Username, "err", err)
-			return Account{}, err
-		}
+		return Account{}, err
+	}
+	if pasted && name != "" {
+		acct.Username = name // one key for one user, however they logged in
 	}
 	acct.RevokeID = grant.RevokeID
+	prev, prevErr := m.Token(ctx, acct)
+	var prevRevokeID string
 	var keyErr error
 	if in.SessionOnly {
 		m.setSession(acct.Key(), grant.Token)
@@ -116,10 +136,8 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 	}
 	if keyErr != nil && !errors.Is(keyErr, ErrNoKeyring) {
 		// Not stored anywhere: do not leave a live token on the server.
-		if auth != nil {
-			if err := auth.Logout(ctx, server, grant); err != nil {
-				m.cfg.Logger.Warn("could not revoke the unstored token", "server", server, "err", err)
-			}
+		if !pasted {
+			m.revoke(ctx, auth, server, grant, "the unstored")
 		}
 		return Account{}, keyErr
 	}
@@ -128,6 +146,17 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 	cfg, err := LoadConfig(m.cfg.ConfigPath)
 	if err != nil {
 		m.cfg.Logger.Warn("settings file unreadable; starting from defaults", "path", m.cfg.ConfigPath, "err", err)
+	}
+	if old, ok := cfg.Find(acct.Key()); ok {
+		prevRevokeID = old.RevokeID
+	}
+	// The login this one replaces is revoked by RevokeReplaced, once the
+	// caller's connection no longer uses it, so logins do not pile up on
+	// the server (each re-login left a client or token behind).
+	if prevErr == nil && !prev.Empty() && prev.Reveal() != grant.Token.Reveal() {
+		m.smu.Lock()
+		m.replaced[acct.Key()] = Grant{Token: prev, RevokeID: prevRevokeID}
+		m.smu.Unlock()
 	}
 	cfg.Upsert(acct)
 	cfg.Resume = acct.Key()
@@ -139,8 +168,33 @@ func (m *Manager) Login(ctx context.Context, in LoginInput) (Account, error) {
 		return acct, errors.Join(fmt.Errorf("%w: %w", ErrConfigNotSaved, err), keyErr)
 	}
 	m.cfg.Logger.Info("logged in", "account", acct.Key(), "protocol", string(acct.Protocol),
-		"pasted_token", !in.PastedToken.Empty(), "keyring", m.cfg.Tokens.Persistent())
+		"method", method, "keyring", m.cfg.Tokens.Persistent())
 	return acct, keyErr
+}
+
+// RevokeReplaced revokes on the server the login that the last Login of
+// acct replaced, if any. Call it once the connection uses the new token.
+func (m *Manager) RevokeReplaced(ctx context.Context, acct Account) {
+	m.smu.Lock()
+	g, ok := m.replaced[acct.Key()]
+	delete(m.replaced, acct.Key())
+	m.smu.Unlock()
+	if !ok {
+		return
+	}
+	auth, err := m.authenticator(acct)
+	if err != nil {
+		return
+	}
+	m.revoke(ctx, auth, acct.Server, g, "the replaced")
+}
+
+// revoke revokes g on the server, logging (not returning) a failure: the
+// caller's outcome does not depend on it.
+func (m *Manager) revoke(ctx context.Context, auth Authenticator, server string, g Grant, which string) {
+	if err := auth.Logout(ctx, server, g); err != nil {
+		m.cfg.Logger.Warn("could not revoke "+which+" token on the server", "server", server, "err", err)
+	}
 }
 
 // Token returns the stored token of an account, for the connection.

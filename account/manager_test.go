@@ -152,16 +152,28 @@ func TestAPastedTokenIsCheckedStoredAndUsableWithoutAPassword(t *testing.T) {
 	var logs bytes.Buffer
 	m := newTestManager(t, env, &logs, nil)
 	ctx := context.Background()
-	_, err := m.Login(ctx, LoginInput{Server: "https://ntfy.example.com", Protocol: Ntfy, PastedToken: NewSecret("not-an-ntfy-token")})
-	if !errors.Is(err, ErrBadToken) {
+	srv := newFakeServer(t, Ntfy)
+	_, err := m.Login(ctx, LoginInput{Server: srv.URL, Protocol: Ntfy, PastedToken: NewSecret("not-an-ntfy-token")})
+	if !errors.Is(err, ErrNtfyTokenShape) {
 		t.Fatalf("bad token: %v", err)
 	}
-	acct, err := m.Login(ctx, LoginInput{Server: "https://ntfy.example.com", Protocol: Ntfy, PastedToken: NewSecret(" tk_pasted0123456789 \n")})
+	// A token of the right shape that the server never issued is refused
+	// at login, not stored to fail later as "no longer accepted".
+	_, err = m.Login(ctx, LoginInput{Server: srv.URL, Protocol: Ntfy, PastedToken: NewSecret("tk_neverissued0123456789")})
+	if !errors.Is(err, ErrTokenUnknown) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	if _, err := m.Tokens().Get(ctx, AccountKey("", srv.URL)); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("the refused token was stored: %v", err)
+	}
+	srv.accept("tk_pasted0123456789")
+	acct, err := m.Login(ctx, LoginInput{Server: srv.URL, Protocol: Ntfy, PastedToken: NewSecret(" tk_pasted0123456789 \n")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Tokens().Delete(ctx, acct.Key()) })
-	if acct.Key() != "token@https://ntfy.example.com" {
+	// The server names the user: the same key as a password login's.
+	if acct.Key() != "alice@"+srv.URL {
 		t.Fatalf("key %q", acct.Key())
 	}
 	got, err := m.Token(ctx, acct)
@@ -250,7 +262,10 @@ func TestWithoutRememberMeTheTokenLivesOnlyForThisRun(t *testing.T) {
 	var logs bytes.Buffer
 	m := newTestManager(t, env, &logs, nil)
 	ctx := context.Background()
-	const server, tok = "https://ntfy.example.com", "tk_sessiononly0123456789"
+	srv := newFakeServer(t, Ntfy)
+	server, tok := srv.URL, "tk_sessiononly0123456789"
+	srv.accept("tk_remembered0123456789")
+	srv.accept(tok)
 	// An earlier remembered login for the same account…
 	if _, err := m.Login(ctx, LoginInput{Server: server, Protocol: Ntfy, PastedToken: NewSecret("tk_remembered0123456789")}); err != nil {
 		t.Fatal(err)
@@ -278,4 +293,62 @@ func TestWithoutRememberMeTheTokenLivesOnlyForThisRun(t *testing.T) {
 		t.Fatalf("after logout: %v", err)
 	}
 	assertNowhere(t, env, &logs, tok)
+}
+
+func TestAnNtfyTopicTheAccountMayNotReadIsNamedAndItsNewTokenRevoked(t *testing.T) {
+	env := desktoptest.Require(t)
+	var logs bytes.Buffer
+	m := newTestManager(t, env, &logs, nil)
+	srv := newFakeServer(t, Ntfy)
+	srv.set(func(f *fakeServer) { f.closed = map[string]bool{"secret-ops": true} })
+	_, err := m.Login(context.Background(), LoginInput{Server: srv.URL, Protocol: Ntfy, Username: srv.user,
+		Password: NewSecret(srv.pw), Topics: []string{"alerts", "secret-ops"}})
+	var te *TopicError
+	if !errors.As(err, &te) || te.Topic != "secret-ops" || !errors.Is(err, ErrTopicForbidden) {
+		t.Fatalf("err = %v, want the topic secret-ops named", err)
+	}
+	if got := Explain(err); !strings.Contains(got, `"secret-ops"`) || strings.Contains(got, "log in again") {
+		t.Fatalf("sentence %q", got)
+	}
+	if n := srv.liveTokens(); n != 0 {
+		t.Fatalf("%d tokens left on the server after the refused login", n)
+	}
+	if _, err := m.Tokens().Get(context.Background(), AccountKey(srv.user, srv.URL)); !errors.Is(err, ErrNoToken) {
+		t.Fatalf("a token was stored: %v", err)
+	}
+}
+
+func TestLoggingInAgainRevokesTheLoginItReplaces(t *testing.T) {
+	env := desktoptest.Require(t)
+	for _, p := range Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			var logs bytes.Buffer
+			m := newTestManager(t, env, &logs, nil)
+			srv := newFakeServer(t, p)
+			ctx := context.Background()
+			in := LoginInput{Server: srv.URL, Protocol: p, Username: srv.user, Password: NewSecret(srv.pw), Topics: []string{"backup"}}
+			first, err := m.Login(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = m.Tokens().Delete(ctx, first.Key()) })
+			old, _ := m.Token(ctx, first)
+			second, err := m.Login(ctx, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Until the caller's connection moved to the new token, both work.
+			if n := srv.liveTokens(); n != 2 {
+				t.Fatalf("%d live tokens before RevokeReplaced, want 2", n)
+			}
+			m.RevokeReplaced(ctx, second)
+			if n := srv.liveTokens(); n != 1 || srv.live(old.Reveal()) {
+				t.Fatalf("%d live tokens after RevokeReplaced (old one live: %v), want only the new one", n, srv.live(old.Reveal()))
+			}
+			m.RevokeReplaced(ctx, second) // nothing left to revoke
+			if n := srv.liveTokens(); n != 1 {
+				t.Fatalf("a second RevokeReplaced revoked the new token")
+			}
+		})
+	}
 }

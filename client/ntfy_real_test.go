@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -138,4 +140,60 @@ func TestRealNtfyMessagesPublishedWhileClosedArriveWithAnEmptyOrClearedHistory(t
 	if got := count(t, third.hist); got != 2 {
 		t.Fatalf("%d messages after the clear, want 2: the cleared one came back (%s)", got, fmt.Sprint(rec.Popups()))
 	}
+}
+
+// Issue 21.5 and 21.9, against the real ntfy: a topic the account may not
+// read is named at login, and the token that login made is not left on the
+// server; a pasted token is tried and keyed by its user.
+func TestRealNtfyNamesAClosedTopicAndLeavesNoTokenAndTriesAPastedOne(t *testing.T) {
+	desktoptest.Require(t)
+	n := startRealNtfy(t)
+	r := newRig(t, t.TempDir(), testkit.NewRecorder[notifier.Popup]())
+	ctx := context.Background()
+	err := r.c.Login(ctx, account.LoginInput{Server: n.url, Protocol: account.Ntfy, Username: n.user,
+		Password: account.NewSecret(n.pass), Topics: []string{"alerts", "payroll"}, AllowInsecure: true})
+	var te *account.TopicError
+	if !errors.As(err, &te) || te.Topic != "payroll" {
+		t.Fatalf("err = %v, want the topic payroll named", err)
+	}
+	if tokens := n.tokens(t); len(tokens) != 0 {
+		t.Fatalf("the refused login left %d tokens on the server", len(tokens))
+	}
+	err = r.c.Login(ctx, account.LoginInput{Server: n.url, Protocol: account.Ntfy, PastedToken: account.NewSecret("tk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+		Topics: []string{"alerts"}, AllowInsecure: true})
+	if !errors.Is(err, account.ErrTokenUnknown) {
+		t.Fatalf("an unknown pasted token: %v", err)
+	}
+	authn, _ := account.NewAuthenticator(account.Ntfy, account.HTTPConfig{})
+	g, err := authn.Login(ctx, n.url, n.user, account.NewSecret(n.pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.c.Login(ctx, account.LoginInput{Server: n.url, Protocol: account.Ntfy, PastedToken: g.Token,
+		Topics: []string{"alerts"}, AllowInsecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(conn.StateConnected)
+	if acct, _ := r.c.Account(); acct.Key() != account.AccountKey(n.user, n.url) {
+		t.Fatalf("the pasted token is keyed %q", acct.Key())
+	}
+}
+
+// tokens lists the user's access tokens as the server holds them.
+func (n *realNtfy) tokens(t *testing.T) []any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, n.url+"/v1/account", nil)
+	req.SetBasicAuth(n.user, n.pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var acct struct {
+		Tokens []any `json:"tokens"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&acct); err != nil {
+		t.Fatal(err)
+	}
+	return acct.Tokens
 }

@@ -59,6 +59,8 @@ func (c *Client) Login(ctx context.Context, in account.LoginInput) error {
 	if err := c.connect(acct, tok); err != nil {
 		return err
 	}
+	// The old connection is stopped: the login this one replaced may go.
+	c.cfg.Accounts.RevokeReplaced(ctx, acct)
 	return warning
 }
 

@@ -20,6 +20,7 @@ import (
 const (
 	PathLogin   = "/api/login"   // POST LoginRequest → LoginResponse
 	PathLogout  = "/api/logout"  // POST, Bearer token; revokes it
+	PathMe      = "/api/me"      // GET, Bearer token → MeResponse
 	PathPublish = "/api/publish" // POST PublishRequest, Bearer publisher token
 	PathWS      = "/ws"          // GET upgrade, Bearer token, ?since=<id>
 	PathHealth  = "/healthz"     // GET, 200 "ok" when ready
@@ -85,6 +86,11 @@ type LoginRequest struct {
 // LoginResponse is the 200 answer to POST /api/login.
 type LoginResponse struct {
 	Token string `json:"token"`
+}
+
+// MeResponse is the answer to GET /api/me: who a session token belongs to.
+type MeResponse struct {
+	Username string `json:"username"`
 }
 
 // PublishRequest is the body of POST /api/publish. Exactly one of To, Group

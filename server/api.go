@@ -148,6 +148,25 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// handleMe: GET /api/me with a session token names its user, so a client
+// can try a pasted token before keeping it.
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
+	tok, ok := bearer(r)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "missing bearer token")
+		return
+	}
+	t, err := s.store.Token(r.Context(), HashToken(tok))
+	if err != nil || t.Kind != store.KindSession {
+		writeError(w, http.StatusUnauthorized, "unknown token")
+		return
+	}
+	writeJSON(w, http.StatusOK, proto.MeResponse{Username: t.User})
+}
+
 // handlePublish: POST /api/publish with a publisher token.
 func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 	if s.unavailable(w) {

@@ -146,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+proto.PathLogin, s.handleLogin)
 	mux.HandleFunc("POST "+proto.PathLogout, s.handleLogout)
+	mux.HandleFunc("GET "+proto.PathMe, s.handleMe)
 	mux.HandleFunc("POST "+proto.PathPublish, s.handlePublish)
 	mux.HandleFunc("GET "+proto.PathWS, s.handleWS)
 	mux.HandleFunc("GET "+proto.PathHealth, func(w http.ResponseWriter, r *http.Request) {

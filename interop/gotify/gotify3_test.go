@@ -3,6 +3,7 @@ package gotifyinterop
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -166,6 +167,13 @@ func TestRealGotify3LoginStreamAndLogoutLeaveNoLiveClient(t *testing.T) {
 	tok, err := account.ValidateToken(account.Gotify, cl.Token)
 	if err != nil {
 		t.Fatalf("a pasted Gotify 3 token is refused: %v", err)
+	}
+	// Issue 21.5: a pasted token is tried at login; the server names its user.
+	if name, err := authn.Check(ctx, g.url, tok, nil); err != nil || name != "admin" {
+		t.Fatalf("Check of a live client token: %q, %v", name, err)
+	}
+	if _, err := authn.Check(ctx, g.url, account.NewSecret("gtfyc.never-issued"), nil); !errors.Is(err, account.ErrTokenUnknown) {
+		t.Fatalf("Check of an unknown token: %v", err)
 	}
 	if err := authn.Logout(ctx, g.url, account.Grant{Token: tok}); err != nil {
 		t.Fatalf("logout of a pasted token: %v", err)

@@ -102,6 +102,7 @@ func (s *Server) engine(st *stream.API) *gin.Engine {
 	messageHandler := api.MessageAPI{Notifier: notifier{s, st}, DB: s.db}
 	clientHandler := api.ClientAPI{DB: s.db, NotifyDeleted: st.NotifyDeletedClient}
 	applicationHandler := api.ApplicationAPI{DB: s.db}
+	userHandler := api.UserAPI{DB: s.db}
 
 	g.Group("/").Use(authentication.RequireApplicationToken()).POST("/message", messageHandler.CreateMessage)
 	clientAuth := g.Group("")
@@ -109,6 +110,7 @@ func (s *Server) engine(st *stream.API) *gin.Engine {
 	clientAuth.GET("/application", applicationHandler.GetApplications)
 	clientAuth.POST("/application", applicationHandler.CreateApplication)
 	clientAuth.GET("/client", clientHandler.GetClients)
+	clientAuth.GET("/current/user", userHandler.GetCurrentUser)
 	clientAuth.POST("/client", clientHandler.CreateClient)
 	clientAuth.DELETE("/client/:id", clientHandler.DeleteClient)
 	clientAuth.GET("/message", s.raceListed, messageHandler.GetMessages)

@@ -449,6 +449,9 @@ func TestDeletedGotifyClientTokenLeadsToAuthFailed(t *testing.T) {
 	if !strings.HasPrefix(grant.Token.Reveal(), "C") || grant.RevokeID == "" {
 		t.Fatalf("grant: client id %q", grant.RevokeID)
 	}
+	if name, err := authn.Check(ctx, f.srv.URL(), grant.Token, nil); err != nil || name != "alice" {
+		t.Fatalf("Check of the new client token: %q, %v", name, err)
+	}
 	remember(grant.Token.Reveal())
 	rec := &recorder{}
 	sup := start(t, clientConfig(f.srv.URL(), grant.Token.Reveal()), rec)

@@ -1,6 +1,7 @@
 package gotifyinterop
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -275,3 +276,27 @@ func (d *memDB) UpdateClient(c *model.Client) error {
 	}
 	return nil
 }
+
+// The rest of api.UserDatabase, for GET /current/user (which reads only
+// GetUserByID); the harness never changes users through the API.
+
+func (d *memDB) GetUsers() ([]*model.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*model.User, 0, len(d.users))
+	for _, u := range d.users {
+		u := u
+		out = append(out, &u)
+	}
+	return out, nil
+}
+
+func (d *memDB) CountUser(...interface{}) (int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return int64(len(d.users)), nil
+}
+
+func (d *memDB) DeleteUserByID(uint) error      { return errors.ErrUnsupported }
+func (d *memDB) UpdateUser(*model.User) error   { return errors.ErrUnsupported }
+func (d *memDB) CreateUser(u *model.User) error { return errors.ErrUnsupported }
