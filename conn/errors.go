@@ -197,6 +197,12 @@ func dialError(err error, resp *http.Response, now time.Time) error {
 	return fmt.Errorf("%w: %v", ErrConnLost, err)
 }
 
+// proxySentence explains a WebSocket request answered like a plain one,
+// which is what a reverse proxy that does not pass the upgrade on causes.
+func proxySentence(status int) string {
+	return fmt.Sprintf("The server answered the WebSocket request as a plain web request (HTTP %d). If a reverse proxy is in front of the server, it must forward WebSocket upgrades (the Upgrade and Connection headers).", status)
+}
+
 // Explain turns an error from a Status into one sentence for the user.
 func Explain(err error) string {
 	var he *HTTPError
@@ -207,7 +213,7 @@ func Explain(err error) string {
 	case errors.Is(err, ErrNoTopicAccess):
 		return "This account has no read access to one of the topics. Check the topic names or the account's permissions."
 	case errors.Is(err, ErrBadRequest):
-		return "The server rejected the request as malformed (HTTP 400). This is probably a bug in Tidings; please report it."
+		return proxySentence(http.StatusBadRequest)
 	case errors.As(err, &he):
 		switch he.Status {
 		case http.StatusUnauthorized:
@@ -218,6 +224,8 @@ func Explain(err error) string {
 			return "The server asked us to slow down; retrying later."
 		case http.StatusServiceUnavailable:
 			return "The server is temporarily unavailable; retrying later."
+		case http.StatusOK, http.StatusBadRequest, http.StatusUpgradeRequired:
+			return proxySentence(he.Status)
 		default:
 			return fmt.Sprintf("The server refused the connection (HTTP %d).", he.Status)
 		}

@@ -124,7 +124,11 @@ func (c *Controller) SetStatus(s Status) {
 		c.Tray.SetStatus(s)
 	}
 	if s.State == StateAuthFailed {
-		runOnUI(func() { c.Login.ShowError(T("login.err.expired")) })
+		reason := s.Reason
+		if reason == "" {
+			reason = T("login.err.expired")
+		}
+		runOnUI(func() { c.Login.ShowError(reason) })
 	}
 }
 

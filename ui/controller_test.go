@@ -119,6 +119,18 @@ func TestTrayActionsChangeSettingsAndReachTheConnection(t *testing.T) {
 	}
 }
 
+// Issue 21.5: an ntfy topic closed to the account was shown as "no longer
+// accepts your login"; the window now says the connection's own reason.
+func TestAnAuthFailureWithAReasonShowsThatReason(t *testing.T) {
+	f := newControllerFixture(t)
+	const reason = "This account has no read access to one of the topics."
+	f.c.SetStatus(Status{State: StateAuthFailed, Reason: reason})
+	f.q.drain()
+	if f.c.Login.errLabel.Text != reason {
+		t.Fatalf("login error = %q", f.c.Login.errLabel.Text)
+	}
+}
+
 func TestAuthFailureShowsLoginAndLogoutLogsOut(t *testing.T) {
 	f := newControllerFixture(t)
 	f.c.SetStatus(Status{State: StateAuthFailed})

@@ -358,3 +358,9 @@ func (h *fakeHistory) subscribers() int {
 	defer h.mu.Unlock()
 	return len(h.subs)
 }
+
+func (a *fakeAccounts) requests() []LoginRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]LoginRequest(nil), a.calls...)
+}

@@ -35,7 +35,7 @@ type LoginWindow struct {
 
 	url, topics, user, password, token *widget.Entry
 	protocol                           *widget.Select
-	useToken, remember                 *widget.Check
+	useToken, remember, insecure       *widget.Check
 	topicsBox, userBox, tokenBox       *fyne.Container
 	errLabel                           *widget.Label
 	form                               *fyne.Container
@@ -112,6 +112,7 @@ func (l *LoginWindow) build(init LoginRequest) {
 	l.url = widget.NewEntry()
 	l.url.SetPlaceHolder(T("login.url.placeholder"))
 	l.url.SetText(init.URL)
+	l.url.OnChanged = func(string) { l.updateVisibility() }
 	l.topics = widget.NewEntry()
 	l.topics.SetPlaceHolder(T("login.topics.placeholder"))
 	l.topics.SetText(strings.Join(init.Topics, ", "))
@@ -128,17 +129,20 @@ func (l *LoginWindow) build(init LoginRequest) {
 		labels[i] = protocolLabel(p)
 	}
 	l.topicsBox = container.NewVBox(widget.NewLabel(T("login.topics")), l.topics)
-	l.protocol = widget.NewSelect(labels, func(string) { l.updateVisibility() })
+	l.protocol = widget.NewSelect(labels, func(string) { l.setError(""); l.updateVisibility() })
 
 	l.userBox = container.NewVBox(
 		widget.NewLabel(T("login.user")), l.user,
 		widget.NewLabel(T("login.password")), l.password,
 	)
 	l.tokenBox = container.NewVBox(widget.NewLabel(T("login.token")), l.token)
-	l.useToken = widget.NewCheck(T("login.usetoken"), func(bool) { l.updateVisibility() })
+	// A sentence about the other way of logging in would be stale.
+	l.useToken = widget.NewCheck(T("login.usetoken"), func(bool) { l.setError(""); l.updateVisibility() })
 	l.useToken.Checked = !init.Token.Empty()
 	l.remember = widget.NewCheck(T("login.remember"), nil)
 	l.remember.Checked = init.Remember || init.URL == ""
+	l.insecure = widget.NewCheck(T("login.insecure"), nil)
+	l.insecure.Checked = init.AllowInsecure
 
 	l.errLabel = widget.NewLabel("")
 	l.errLabel.Wrapping = fyne.TextWrapWord
@@ -162,6 +166,7 @@ func (l *LoginWindow) build(init LoginRequest) {
 		l.tokenBox,
 		l.useToken,
 		l.remember,
+		l.insecure,
 		l.errLabel,
 		l.button,
 	)
@@ -185,6 +190,9 @@ func (l *LoginWindow) updateVisibility() {
 	setVisible(l.topicsBox, l.selectedProtocol() == ProtocolNtfy)
 	setVisible(l.userBox, !l.useToken.Checked)
 	setVisible(l.tokenBox, l.useToken.Checked)
+	if l.insecure != nil {
+		setVisible(l.insecure, plainHTTP(l.url.Text))
+	}
 	l.relayout()
 }
 
@@ -203,13 +211,23 @@ func setVisible(o fyne.CanvasObject, v bool) {
 	}
 }
 
+// plainHTTP reports an address that starts with http://: the form then
+// offers the explicit choice of an unencrypted connection (needed for any
+// host but this computer).
+func plainHTTP(u string) bool {
+	u = strings.TrimSpace(u)
+	return len(u) >= 7 && strings.EqualFold(u[:7], "http://")
+}
+
 // request reads the form.
 func (l *LoginWindow) request() LoginRequest {
 	r := LoginRequest{
 		URL:      strings.TrimSpace(l.url.Text),
 		Protocol: l.selectedProtocol(),
 		Remember: l.remember.Checked,
+		UseToken: l.useToken.Checked,
 	}
+	r.AllowInsecure = l.insecure.Checked && plainHTTP(r.URL)
 	if r.Protocol == ProtocolNtfy {
 		r.Topics = strings.FieldsFunc(l.topics.Text, func(r rune) bool { return r == ',' || r == ' ' })
 	}
@@ -229,6 +247,8 @@ func validate(r LoginRequest) string {
 		return T("login.err.url")
 	case r.Protocol == ProtocolNtfy && len(r.Topics) == 0:
 		return T("login.err.topics")
+	case r.UseToken && r.Token.Empty():
+		return T("login.err.token")
 	case !r.Token.Empty():
 		return ""
 	case r.Protocol == ProtocolNtfy && r.User == "" && r.Password.Empty():

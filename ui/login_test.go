@@ -161,6 +161,57 @@ func TestTokenToggleAndNtfyTopicsShowTheRightFields(t *testing.T) {
 	}
 }
 
+// Issue 21.5: with "use a token" ticked and the token left empty, the
+// window said "Enter your username", a field it had hidden.
+func TestAnEmptyTokenAsksForTheTokenAndSwitchingModesClearsTheSentence(t *testing.T) {
+	f := newLoginFixture(t, LangEnglish)
+	test.Type(f.win.url, "https://push.example.com")
+	test.Tap(f.win.useToken)
+	test.Tap(f.win.button)
+	if want := "Paste your token, or untick \u201cUse a token instead\u201d to log in with your user name and password."; f.win.errLabel.Text != want || f.acc.callCount() != 0 {
+		t.Fatalf("error %q, calls %d", f.win.errLabel.Text, f.acc.callCount())
+	}
+	test.Tap(f.win.useToken)
+	if f.win.errLabel.Visible() {
+		t.Fatalf("the token sentence stays after switching to the password: %q", f.win.errLabel.Text)
+	}
+}
+
+// Issue 21.5: the http:// sentence asked to "confirm that you accept the
+// risk" and nothing in the window could.
+func TestAPlainHTTPAddressOffersTheExplicitChoiceAndSendsIt(t *testing.T) {
+	f := newLoginFixture(t, LangEnglish)
+	if f.win.insecure.Visible() {
+		t.Fatal("the http:// choice shows for an empty address")
+	}
+	f.fill("https://push.example.com", "alice", "wrong")
+	if f.win.insecure.Visible() {
+		t.Fatal("the http:// choice shows for https://")
+	}
+	f.win.url.SetText("HTTP://push.example.com")
+	if !f.win.insecure.Visible() {
+		t.Fatal("no http:// choice for an http:// address")
+	}
+	test.Tap(f.win.button) // refused: not ticked is not sent as allowed
+	f.waitIdle(t)
+	test.Tap(f.win.insecure)
+	f.win.password.SetText("correct horse")
+	test.Tap(f.win.button)
+	f.waitIdle(t)
+	calls := f.acc.requests()
+	if len(calls) != 2 || calls[0].AllowInsecure || !calls[1].AllowInsecure {
+		t.Fatalf("AllowInsecure sent as %v", allowed(calls))
+	}
+}
+
+func allowed(rs []LoginRequest) []bool {
+	var out []bool
+	for _, r := range rs {
+		out = append(out, r.AllowInsecure)
+	}
+	return out
+}
+
 func TestFocusMovesDownTheFormInReadingOrder(t *testing.T) {
 	f := newLoginFixture(t, LangEnglish)
 	c := f.win.Window().Canvas()

@@ -63,6 +63,9 @@ type Status struct {
 	// Attempt and NextRetry are set while Reconnecting.
 	Attempt   int
 	NextRetry time.Time
+	// Reason is why the server refused (AuthFailed): a sentence for the
+	// login window; "" says the login has expired.
+	Reason string
 }
 
 // Key identifies a stored message: conn.Message's Server and ID.
@@ -127,6 +130,10 @@ type LoginRequest struct {
 	Password Secret
 	Token    Secret
 	Remember bool // keep the token in the OS keyring
+	UseToken bool // the user chose to paste a token
+	// AllowInsecure is the user's explicit choice of unencrypted http://
+	// to a host other than this computer.
+	AllowInsecure bool
 }
 
 // Accounts logs in and out. cmd/tidings adapts the account package: Login

@@ -24,14 +24,15 @@ type uiAccounts struct {
 
 func (a uiAccounts) Login(ctx context.Context, r ui.LoginRequest) error {
 	in := account.LoginInput{
-		Server:      r.URL,
-		Protocol:    account.Protocol(r.Protocol),
-		Username:    r.User,
-		Password:    r.Password,
-		PastedToken: r.Token,
-		Topics:      r.Topics,
-		CAFile:      a.settings.Load().CAFile,
-		SessionOnly: !r.Remember,
+		Server:        r.URL,
+		Protocol:      account.Protocol(r.Protocol),
+		Username:      r.User,
+		Password:      r.Password,
+		PastedToken:   r.Token,
+		Topics:        r.Topics,
+		CAFile:        a.settings.Load().CAFile,
+		SessionOnly:   !r.Remember,
+		AllowInsecure: r.AllowInsecure,
 	}
 	err := a.c.Login(ctx, in)
 	if err != nil && (errors.Is(err, account.ErrNoKeyring) || errors.Is(err, account.ErrConfigNotSaved)) {
@@ -68,7 +69,11 @@ func uiStatus(s conn.Status, server string) ui.Status {
 	if u, err := url.Parse(server); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	return ui.Status{State: st, Server: host, Attempt: s.Attempt, NextRetry: s.NextRetry}
+	reason := ""
+	if st == ui.StateAuthFailed && s.Err != nil {
+		reason = account.Explain(s.Err)
+	}
+	return ui.Status{State: st, Server: host, Attempt: s.Attempt, NextRetry: s.NextRetry, Reason: reason}
 }
 
 // uiHistory adapts the history store to ui.History. Cursors are the

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/autostart"
 	"github.com/tidings-app/tidings/instance"
 	"github.com/tidings-app/tidings/logging"
@@ -34,6 +35,7 @@ func openLog(levelName string) (*slog.Logger, func(), error) {
 		log := slog.New(logging.Redact(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 		return log, func() {}, nil
 	}
+	account.LogFile = lg.Path // named by the sentence of an unexplained error
 	return lg.Logger, func() { lg.Close() }, nil
 }
 
