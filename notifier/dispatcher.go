@@ -98,7 +98,7 @@ type Counters struct {
 	Shown      uint64 // popups shown (a summary counts once)
 	Suppressed uint64 // messages the policy kept to history only
 	Merged     uint64 // messages covered by a summary instead of their own popup
-	Dropped    uint64 // messages dropped because the queue was full
+	Dropped    uint64 // messages that found the queue full (counted in a summary)
 	Failed     uint64 // popups the platform refused
 	// SuppressedBy splits Suppressed by reason (index: Reason).
 	SuppressedBy [numReasons]uint64
@@ -120,9 +120,21 @@ type Dispatcher struct {
 	policy  Policy
 	links   []linkEvent
 	notices []Popup
+	// overflow is what Dispatch kept of messages that found the queue full.
+	overflow []overflowed
 
 	shown, suppressed, merged, dropped, failed atomic.Uint64
 	suppressedBy                               [numReasons]atomic.Uint64
+}
+
+// overflowed is what a summary needs of a message that found the queue
+// full.
+type overflowed struct {
+	ref     Ref
+	source  string
+	prio    conn.Priority
+	catchUp bool
+	at      time.Time
 }
 
 // queued is a message with the time it arrived: windows are measured by
@@ -153,9 +165,11 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 }
 
 // Dispatch queues m for a popup decision. It never blocks: when the queue
-// is full the message is dropped (counted, logged with a back-off; it stays
-// in history)
-// and Dispatch returns false. Safe from any goroutine, also after Close.
+// is full only what a summary needs of m is kept (its ref, source and
+// priority, a few dozen bytes), and the worker counts it in the catch-up
+// summary or in a summary of its own, so that no message is lost from the
+// count nor left unnotified to pop up again at the next start. Dispatch
+// returns false only after Close. Safe from any goroutine.
 func (d *Dispatcher) Dispatch(m conn.Message) bool {
 	if d.closed.Load() {
 		return false
@@ -164,13 +178,17 @@ func (d *Dispatcher) Dispatch(m conn.Message) bool {
 	case d.queue <- queued{m, d.cfg.Now()}:
 		return true
 	default:
-		// Logged at the 1st, 2nd, 4th, 8th… drop: a flood must not turn
-		// into a flood of log lines.
+		// Logged at the 1st, 2nd, 4th, 8th… overflow: a flood must not
+		// turn into a flood of log lines.
 		if n := d.dropped.Add(1); n&(n-1) == 0 {
-			d.log.Warn("popup queue full; message kept in history only",
-				"server", m.Server, "id", m.ID, "dropped_total", n)
+			d.log.Warn("popup queue full; the message is counted in a summary popup",
+				"server", m.Server, "id", m.ID, "overflowed_total", n)
 		}
-		return false
+		d.mu.Lock()
+		d.overflow = append(d.overflow, overflowed{Ref{m.Server, m.ID}, m.Source, m.Priority, m.CatchUp, d.cfg.Now()})
+		d.mu.Unlock()
+		d.wake()
+		return true
 	}
 }
 
@@ -264,10 +282,22 @@ func (d *Dispatcher) run(e *engine) {
 		case q := <-d.queue:
 			e.handle(q.m, d.Policy(), q.at, &out)
 		case <-d.kick:
+			// What is queued came first: decide it before the overflow.
+			for drained := false; !drained; {
+				select {
+				case q := <-d.queue:
+					e.handle(q.m, d.Policy(), q.at, &out)
+				default:
+					drained = true
+				}
+			}
 			d.mu.Lock()
-			events, notices := d.links, d.notices
-			d.links, d.notices = nil, nil
+			events, notices, over := d.links, d.notices, d.overflow
+			d.links, d.notices, d.overflow = nil, nil, nil
 			d.mu.Unlock()
+			for _, o := range over {
+				e.overflowed(o, d.Policy(), &out)
+			}
 			for _, ev := range events {
 				e.link(ev.server, ev.up, d.Policy(), ev.at, &out)
 			}

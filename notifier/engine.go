@@ -152,6 +152,25 @@ func newEngine(cfg Config) *engine {
 	return &engine{cfg: cfg, sources: map[string]*burstWin{}, dups: map[string]*dupWin{}, links: map[string]*linkState{}}
 }
 
+// overflowed decides about a message that found the dispatcher's queue
+// full, known only by its ref, source and priority: it is held back by the
+// policy like any message, and otherwise joins the batch, whose summary
+// counts it (live ones too: they were part of a flood).
+func (e *engine) overflowed(o overflowed, pol Policy, out *outcome) {
+	e.tick(o.at, pol, out)
+	m := conn.Message{Server: o.ref.Server, ID: o.ref.ID, Source: o.source, Priority: o.prio, CatchUp: o.catchUp}
+	if r := pol.Check(m.Server, m.Source, m.Priority, o.at); r != Allowed {
+		out.suppress(m, r)
+		return
+	}
+	if e.batch.n() == 0 {
+		e.batchAt = o.at
+	}
+	e.batch.addRef(m)
+	e.batchDu = minTime(o.at.Add(e.cfg.CatchUpGap), e.batchAt.Add(e.cfg.CatchUpMaxWait))
+	e.note(e.batchDu)
+}
+
 // handle decides about one message.
 func (e *engine) handle(m conn.Message, pol Policy, now time.Time, out *outcome) {
 	e.tick(now, pol, out)
@@ -262,7 +281,7 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 func (e *engine) flushBatch(now time.Time, out *outcome) {
 	batch := e.batch
 	e.batch = catchUp{}
-	if batch.n() <= e.cfg.CatchUpLimit {
+	if batch.n() <= e.cfg.CatchUpLimit && !batch.partial {
 		for _, m := range batch.msgs {
 			e.route(m, now, out)
 		}
@@ -342,7 +361,11 @@ func catchUpSummary(batch *catchUp) Popup {
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d)", n, counts[n]))
 	}
-	return Popup{Title: fmt.Sprintf("%d missed messages", batch.n()),
+	title := fmt.Sprintf("%d missed messages", batch.n())
+	if batch.caught == 0 {
+		title = fmt.Sprintf("%d new messages", batch.n()) // live ones that overflowed
+	}
+	return Popup{Title: title,
 		Body:    sanitize.Body("From " + strings.Join(parts, ", ") + "."),
 		Urgency: UrgencyFor(batch.prio), Group: "catch-up", Refs: batch.refs, Merged: true}
 }

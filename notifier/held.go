@@ -68,16 +68,37 @@ func (h *heldRun) lines() []string {
 // summary counts.
 type catchUp struct {
 	tally
-	msgs   []conn.Message // while n() <= limit
+	msgs   []conn.Message // while n() <= limit and none is partial
 	counts map[string]int // messages per source name
+	caught int            // how many were catch-up messages
+	// partial: a message is known only by its ref (it found the
+	// dispatcher's queue full), so the batch can only be summarised.
+	partial bool
+}
+
+// addRef counts a message known only by its ref, source and priority.
+func (c *catchUp) addRef(m conn.Message) {
+	c.partial = true
+	c.msgs = nil
+	c.count(m)
 }
 
 func (c *catchUp) add(m conn.Message, limit int) {
-	c.tally.add(m)
+	c.count(m)
+	if c.partial {
+		return
+	}
 	if c.n() <= limit {
 		c.msgs = append(c.msgs, m)
 	} else {
 		c.msgs = nil
+	}
+}
+
+func (c *catchUp) count(m conn.Message) {
+	c.tally.add(m)
+	if m.CatchUp {
+		c.caught++
 	}
 	if c.counts == nil {
 		c.counts = map[string]int{}
