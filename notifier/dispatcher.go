@@ -124,6 +124,7 @@ type Dispatcher struct {
 	overflow []overflowed
 
 	shown, suppressed, merged, dropped, failed atomic.Uint64
+	linkNotices                                atomic.Bool
 	suppressedBy                               [numReasons]atomic.Uint64
 }
 
@@ -160,6 +161,7 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	d := &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "notifier"), policy: cfg.Policy,
 		queue: make(chan queued, cfg.QueueSize), kick: make(chan struct{}, 1),
 		ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	d.linkNotices.Store(cfg.LinkNotices)
 	go d.run(newEngine(cfg))
 	return d, nil
 }
@@ -220,6 +222,13 @@ func (d *Dispatcher) Notice(title, body string) {
 	d.wake()
 }
 
+// SetLinkNotices turns the "connection lost / restored" popups on or off,
+// from now on (a pending one is dropped when turned off). Any goroutine.
+func (d *Dispatcher) SetLinkNotices(on bool) {
+	d.linkNotices.Store(on)
+	d.wake()
+}
+
 // SetPolicy replaces the policy; it applies to messages decided from now on.
 func (d *Dispatcher) SetPolicy(p Policy) {
 	d.mu.Lock()
@@ -270,6 +279,7 @@ func (d *Dispatcher) run(e *engine) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		e.setLinkNotices(d.linkNotices.Load())
 		if at, ok := e.next(); ok {
 			timer.Reset(max(at.Sub(d.cfg.Now()), 0))
 		} else {
@@ -298,6 +308,7 @@ func (d *Dispatcher) run(e *engine) {
 			for _, o := range over {
 				e.overflowed(o, d.Policy(), &out)
 			}
+			e.setLinkNotices(d.linkNotices.Load()) // it may have changed with these events
 			for _, ev := range events {
 				e.link(ev.server, ev.up, d.Policy(), ev.at, &out)
 			}

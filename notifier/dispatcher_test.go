@@ -288,3 +288,20 @@ func TestACatchUpLargerThanTheQueueIsCountedWhole(t *testing.T) {
 		t.Fatalf("popups %q, want first and one summary of 100", titles)
 	}
 }
+
+// Issue 21.6: the connection-lost setting was read only at start.
+func TestConnectionNoticesFollowTheSettingAtOnce(t *testing.T) {
+	rec := testkit.NewRecorder[Popup]()
+	d := newTestDispatcher(t, Config{Notifier: rec, LinkGrace: 20 * time.Millisecond})
+	d.SetLinkNotices(true)
+	d.LinkState(server, true)
+	d.LinkState(server, false)
+	testkit.Eventually(t, "connection lost, once turned on", func() bool { return len(rec.Popups()) == 1 })
+	d.SetLinkNotices(false)
+	d.LinkState(server, true)
+	d.Notice("marker", "decided after the link change")
+	testkit.Eventually(t, "the marker notice", func() bool { return len(rec.Popups()) >= 2 })
+	if got := rec.Popups(); got[1].Title != "marker" {
+		t.Fatalf("popups %q, %q: a link notice after turning them off", got[0].Title, got[1].Title)
+	}
+}

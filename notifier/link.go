@@ -21,6 +21,19 @@ type linkState struct {
 	lastLost  time.Time
 }
 
+// setLinkNotices turns the link notices on or off; off forgets every
+// link, so nothing pending is shown.
+func (e *engine) setLinkNotices(on bool) {
+	if on == e.cfg.LinkNotices {
+		return
+	}
+	e.cfg.LinkNotices = on
+	if !on {
+		clear(e.links)
+		e.recompute()
+	}
+}
+
 // link records a state change of server's connection.
 func (e *engine) link(server string, up bool, pol Policy, now time.Time, out *outcome) {
 	e.tick(now, pol, out)
