@@ -13,8 +13,9 @@ import (
 // deleted.
 func (s *Store) Prune(ctx context.Context) (int64, error) {
 	var total int64
-	if s.cfg.MaxAge > 0 {
-		cutoff := s.cfg.Now().Add(-s.cfg.MaxAge).UnixMicro()
+	maxAge, maxCount := s.retention()
+	if maxAge > 0 {
+		cutoff := s.cfg.Now().Add(-maxAge).UnixMicro()
 		n, err := s.pruneBatches(ctx, `DELETE FROM messages WHERE seq IN (
 			SELECT seq FROM messages WHERE received < ? ORDER BY received, seq LIMIT ?)`,
 			cutoff, s.cfg.PruneBatch)
@@ -23,11 +24,11 @@ func (s *Store) Prune(ctx context.Context) (int64, error) {
 			return total, err
 		}
 	}
-	if s.cfg.MaxCount > 0 {
+	if maxCount > 0 {
 		n, err := s.pruneBatches(ctx, `DELETE FROM messages WHERE seq IN (
 			SELECT seq FROM messages ORDER BY received, seq
 			LIMIT min(?, max(0, (SELECT count(*) FROM messages) - ?)))`,
-			s.cfg.PruneBatch, s.cfg.MaxCount)
+			s.cfg.PruneBatch, maxCount)
 		total += n
 		if err != nil {
 			return total, err
@@ -61,6 +62,24 @@ func (s *Store) pruneBatches(ctx context.Context, query string, args ...any) (in
 	}
 }
 
+// SetRetention changes the limits at once (a value <= 0 means no limit)
+// and prunes to them in the background.
+func (s *Store) SetRetention(maxAge time.Duration, maxCount int) {
+	s.retMu.Lock()
+	s.maxAge, s.maxCount = maxAge, maxCount
+	s.retMu.Unlock()
+	select {
+	case s.pruneNow <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Store) retention() (time.Duration, int) {
+	s.retMu.Lock()
+	defer s.retMu.Unlock()
+	return s.maxAge, s.maxCount
+}
+
 // retentionLoop prunes at start and then every RetentionInterval until ctx
 // ends (Open's ctx or Close).
 func (s *Store) retentionLoop(ctx context.Context) {
@@ -75,6 +94,7 @@ func (s *Store) retentionLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.pruneNow:
 		}
 		if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
 			s.log.Warn("pruning history failed; will retry", "err", err, "retry_in", s.cfg.RetentionInterval)

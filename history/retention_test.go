@@ -124,3 +124,27 @@ func TestCloseStopsTheBackgroundPrunerWithoutLeaks(t *testing.T) {
 		testkit.Within(t, "Close with the pruner running", time.Since(start), time.Second)
 	}
 }
+
+// Issue 21.6: the retention chosen in the settings was saved but the
+// history kept its defaults until the next start.
+func TestNewLimitsApplyAtOnceAndZeroMeansNoLimit(t *testing.T) {
+	testkit.NoLeaks(t)
+	cfg := testConfig(t)
+	cfg.MaxCount = 100
+	cfg.RetentionInterval = time.Hour // only SetRetention wakes the pruner
+	s := openStore(t, cfg)
+	insertN(t, s, 25)
+	s.SetRetention(0, 10)
+	testkit.Eventually(t, "the store cut to the new limit of 10", func() bool {
+		n, _ := s.Count(context.Background())
+		return n == 10
+	})
+	s.SetRetention(0, 0)
+	insertN(t, s, 5)
+	if _, err := s.Prune(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(context.Background()); n != 15 {
+		t.Fatalf("Count = %d with no limit, want all 15", n)
+	}
+}

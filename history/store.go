@@ -145,6 +145,11 @@ type Store struct {
 
 	watchers watchers
 
+	retMu    sync.Mutex // guards the limits, which SetRetention changes
+	maxAge   time.Duration
+	maxCount int
+	pruneNow chan struct{}
+
 	stop      context.CancelFunc
 	done      chan struct{}
 	closed    atomic.Bool
@@ -167,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, ErrNoPath
 	}
 	cfg = cfg.withDefaults()
-	s := &Store{cfg: cfg, log: cfg.Logger}
+	s := &Store{cfg: cfg, log: cfg.Logger, maxAge: cfg.MaxAge, maxCount: cfg.MaxCount, pruneNow: make(chan struct{}, 1)}
 
 	db, err := openFile(ctx, cfg)
 	switch {

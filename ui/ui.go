@@ -185,7 +185,15 @@ type Settings struct {
 }
 
 // DefaultSettings are the settings of a first start.
-func DefaultSettings() Settings { return Settings{ConnectionLostNotice: true} }
+func DefaultSettings() Settings {
+	return Settings{ConnectionLostNotice: true, RetentionDays: DefaultRetentionDays, RetentionMax: DefaultRetentionMax}
+}
+
+// The history kept by default: a year, at most 50 000 messages.
+const (
+	DefaultRetentionDays = 365
+	DefaultRetentionMax  = 50_000
+)
 
 // DNDSchedule is a daily quiet window from From to To (offsets from
 // midnight; To < From wraps midnight).
@@ -197,7 +205,8 @@ type DNDSchedule struct {
 
 // SettingsStore loads and saves settings. Save applies them at once (the
 // adapter pushes them to the notifier and the autostart entry) and persists
-// them; it is called on the UI goroutine and must be quick.
+// them (debounced, off the UI goroutine); it is called on the UI goroutine
+// and must be quick.
 type SettingsStore interface {
 	Load() Settings
 	Save(Settings) error

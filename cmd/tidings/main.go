@@ -98,8 +98,11 @@ func run(args []string) int {
 			return 1
 		}
 	}
+	settings := loadSettings(filepath.Join(filepath.Dir(o.config), "settings.json"), log)
+	defer settings.Flush()
 	ctx := context.Background()
-	hist, err := history.Open(ctx, history.Config{Path: histPath, Logger: log})
+	maxAge, maxCount := retentionFrom(settings.Load())
+	hist, err := history.Open(ctx, history.Config{Path: histPath, Logger: log, MaxAge: maxAge, MaxCount: maxCount})
 	if err != nil {
 		log.Error("history", "err", err)
 		return 1
@@ -110,7 +113,6 @@ func run(args []string) int {
 		log.Error("accounts", "err", err)
 		return 1
 	}
-	settings := loadSettings(filepath.Join(filepath.Dir(o.config), "settings.json"), log)
 	if on, err := loginItem.IsEnabled(); err == nil {
 		settings.cur.StartAtLogin = on // the checkbox shows what the desktop will do
 	}
@@ -182,6 +184,8 @@ func run(args []string) int {
 	defer cl.Close()
 	settings.apply = func(s ui.Settings) {
 		cl.Dispatcher().SetPolicy(policyFrom(s))
+		cl.Dispatcher().SetLinkNotices(s.ConnectionLostNotice)
+		hist.SetRetention(retentionFrom(s))
 		applyStartAtLogin(s, log)
 	}
 

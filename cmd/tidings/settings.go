@@ -17,8 +17,14 @@ import (
 	"github.com/tidings-app/tidings/ui"
 )
 
-// settingsVersion is the schema version of settings.json.
-const settingsVersion = 1
+// settingsVersion is the schema version of settings.json. Version 1 wrote
+// 0 retention for "the history's default"; since 2, 0 means no limit, as
+// the settings window says.
+const settingsVersion = 2
+
+// saveDelay is how long a change waits for the next one before the file
+// is written: typing "365" in a field writes once, not three times.
+const saveDelay = 500 * time.Millisecond
 
 // settingsFile is what settings.json holds: the user's choices from the
 // settings window and the tray. Never a secret.
@@ -34,15 +40,18 @@ type settingsStore struct {
 	log   *slog.Logger
 	apply func(ui.Settings)
 
-	mu  sync.Mutex
-	cur ui.Settings
+	mu      sync.Mutex
+	cur     ui.Settings
+	delay   time.Duration
+	pending *time.Timer // a write is due; nil when the file is current
+	writing sync.Mutex  // one write at a time, in order
 }
 
 // loadSettings reads path; a missing file gives ui.DefaultSettings, a bad
 // one is moved aside (so nothing is lost) and gives the defaults. A file's
 // own choices are kept, including those it made before a default changed.
 func loadSettings(path string, log *slog.Logger) *settingsStore {
-	s := &settingsStore{path: path, log: log, apply: func(ui.Settings) {}, cur: ui.DefaultSettings()}
+	s := &settingsStore{path: path, log: log, apply: func(ui.Settings) {}, cur: ui.DefaultSettings(), delay: saveDelay}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -58,8 +67,29 @@ func loadSettings(path string, log *slog.Logger) *settingsStore {
 		log.Warn("settings file unreadable; moved aside, using defaults", "moved_to", bad)
 		return s
 	}
+	if f.Version == 1 { // 0 meant "the default" then
+		if f.Settings.RetentionDays == 0 {
+			f.Settings.RetentionDays = ui.DefaultRetentionDays
+		}
+		if f.Settings.RetentionMax == 0 {
+			f.Settings.RetentionMax = ui.DefaultRetentionMax
+		}
+	}
 	s.cur = f.Settings
 	return s
+}
+
+// retentionFrom maps the settings' bounds onto the history's: 0 (no
+// limit) is the history's negative.
+func retentionFrom(s ui.Settings) (time.Duration, int) {
+	age, count := time.Duration(s.RetentionDays)*24*time.Hour, s.RetentionMax
+	if s.RetentionDays <= 0 {
+		age = -1
+	}
+	if count <= 0 {
+		count = -1
+	}
+	return age, count
 }
 
 // Load returns the current settings (any goroutine).
@@ -69,8 +99,45 @@ func (s *settingsStore) Load() ui.Settings {
 	return s.cur
 }
 
-// Save persists and applies the settings.
+// Save applies the settings at once and writes the file after saveDelay
+// without a further change, on a background goroutine: the UI goroutine
+// never waits for the disk. A failed write is logged and retried with the
+// next change; Flush writes what is pending.
 func (s *settingsStore) Save(v ui.Settings) error {
+	s.mu.Lock()
+	s.cur = v
+	if s.pending == nil {
+		s.pending = time.AfterFunc(s.delay, func() { _ = s.Flush() })
+	} else {
+		s.pending.Reset(s.delay)
+	}
+	s.mu.Unlock()
+	s.apply(v)
+	return nil
+}
+
+// Flush writes the current settings now if a write is pending (at exit,
+// and when the delay ends).
+func (s *settingsStore) Flush() error {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	s.mu.Lock()
+	if s.pending == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.pending.Stop()
+	s.pending = nil
+	v := s.cur
+	s.mu.Unlock()
+	err := s.write(v)
+	if err != nil {
+		s.log.Warn("cannot write the settings file; the change is kept for this run", "path", s.path, "err", err)
+	}
+	return err
+}
+
+func (s *settingsStore) write(v ui.Settings) error {
 	data, err := json.MarshalIndent(settingsFile{Version: settingsVersion, Settings: v}, "", "  ")
 	if err != nil {
 		return err
@@ -81,10 +148,6 @@ func (s *settingsStore) Save(v ui.Settings) error {
 	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
-	s.mu.Lock()
-	s.cur = v
-	s.mu.Unlock()
-	s.apply(v)
 	return nil
 }
 
