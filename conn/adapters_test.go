@@ -252,9 +252,11 @@ func TestAFreshLoginWhoseFirstCatchUpFailedStillGetsWhatWasPublishedSince(t *tes
 	}
 }
 
-func TestGotifyApplicationNamesAreFetchedOnceAndRefreshedBoundedForUnknownApps(t *testing.T) {
+// Issue 21.8: an application created within a minute of the last fetch
+// kept an empty source for good, and a renamed one its old name.
+func TestGotifyApplicationNamesAreLookedUpAtOnceForNewAppsAndRefreshedForRenames(t *testing.T) {
 	now := time.Unix(1000, 0)
-	a := &GotifyAdapter{Now: func() time.Time { return now }, AppRefreshGap: time.Minute}
+	a := &GotifyAdapter{Now: func() time.Time { return now }, AppRefreshGap: time.Minute, AppMaxAge: 10 * time.Minute}
 	n := 0
 	apps := `[{"id":1,"name":"One"}]`
 	get := func(_ context.Context, pq string) ([]byte, error) {
@@ -262,25 +264,40 @@ func TestGotifyApplicationNamesAreFetchedOnceAndRefreshedBoundedForUnknownApps(t
 		return []byte(apps), nil
 	}
 	frame := func(app int) []byte { return fmt.Appendf(nil, `{"id":%d,"appid":%d,"message":"m"}`, n+1, app) }
-	f, _ := a.DecodeWith(context.Background(), get, frame(1))
-	if f.Message.Source != "One" || n != 1 {
-		t.Fatalf("source %q after %d fetches", f.Message.Source, n)
+	source := func(app int) string {
+		f, err := a.DecodeWith(context.Background(), get, frame(app))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.Message.Source
 	}
-	a.DecodeWith(context.Background(), get, frame(1))
-	if n != 1 {
+	if s := source(1); s != "One" || n != 1 {
+		t.Fatalf("source %q after %d fetches", s, n)
+	}
+	if source(1); n != 1 {
 		t.Fatalf("a known app fetched again (%d)", n)
 	}
+	now = now.Add(time.Second) // an application made a second after the fetch
 	apps = `[{"id":1,"name":"One"},{"id":2,"name":"Two"}]`
-	for range 5 { // unknown app within the gap: no refresh storm
-		a.DecodeWith(context.Background(), get, frame(3))
+	if s := source(2); s != "Two" || n != 2 {
+		t.Fatalf("a new application: source %q after %d fetches, want Two at once", s, n)
 	}
-	if n != 1 {
-		t.Fatalf("%d fetches inside the refresh gap, want 1", n)
+	for range 5 { // an id the server does not list (deleted): no storm
+		if s := source(3); s != "" {
+			t.Fatalf("unknown app named %q", s)
+		}
 	}
-	now = now.Add(2 * time.Minute)
-	f, _ = a.DecodeWith(context.Background(), get, frame(2))
-	if f.Message.Source != "Two" || n != 2 {
-		t.Errorf("after the gap: source %q, %d fetches", f.Message.Source, n)
+	if n != 3 {
+		t.Fatalf("%d fetches for one unknown id within the gap, want 1 more", n)
+	}
+	apps = `[{"id":1,"name":"One renamed"},{"id":2,"name":"Two"}]`
+	now = now.Add(5 * time.Minute)
+	if s := source(1); s != "One" || n != 3 {
+		t.Fatalf("before the cache is old: %q, %d fetches", s, n)
+	}
+	now = now.Add(6 * time.Minute)
+	if s := source(1); s != "One renamed" || n != 4 {
+		t.Fatalf("a renamed application: %q after %d fetches", s, n)
 	}
 	failing := func(context.Context, string) ([]byte, error) { return nil, &HTTPError{Status: 500} }
 	now = now.Add(2 * time.Minute)

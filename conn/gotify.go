@@ -17,10 +17,11 @@ import (
 
 // Gotify defaults.
 const (
-	DefaultGotifyPageSize      = 200             // GET /message?limit= (Gotify allows 1–200)
-	DefaultGotifyMaxCatchUp    = 1000            // messages a catch-up walk fetches at most
-	DefaultGotifyBaselineSkew  = 2 * time.Second // server clock allowance when a fresh login's first catch-up failed
-	DefaultGotifyAppRefreshGap = 1 * time.Minute // least time between two GET /application
+	DefaultGotifyPageSize      = 200              // GET /message?limit= (Gotify allows 1–200)
+	DefaultGotifyMaxCatchUp    = 1000             // messages a catch-up walk fetches at most
+	DefaultGotifyBaselineSkew  = 2 * time.Second  // server clock allowance when a fresh login's first catch-up failed
+	DefaultGotifyAppRefreshGap = 1 * time.Minute  // least time between two lookups of one unknown application
+	DefaultGotifyAppMaxAge     = 10 * time.Minute // the names are fetched again when older, for renames
 )
 
 // GotifyAdapter speaks Gotify (server v2.9.x, PROTOCOLS.md §2):
@@ -35,8 +36,11 @@ const (
 //     returned, 0 when there are no more) until it reaches the last id
 //     seen. The engine connects first, then catches up, and drops repeats.
 //   - Application names (and image URLs) come from GET /application,
-//     fetched once and cached; an unknown appid refreshes the cache, at
-//     most once per AppRefreshGap.
+//     cached: an application id the cache does not know is looked up at
+//     once (each id at most once per AppRefreshGap, so an application
+//     deleted on the server costs no storm), and the cache is fetched
+//     again on the first message after it is AppMaxAge old, so a renamed
+//     application shows its new name.
 //
 // Priority mapping (Gotify 0–10 → 1–5), following Gotify's own clients
 // (0 silent, 1–3 quiet, 4–7 sound, 8–10 intrusive):
@@ -49,14 +53,16 @@ type GotifyAdapter struct {
 	PageSize      int           // default DefaultGotifyPageSize, at most 200
 	MaxCatchUp    int           // default DefaultGotifyMaxCatchUp
 	AppRefreshGap time.Duration // default DefaultGotifyAppRefreshGap
+	AppMaxAge     time.Duration // default DefaultGotifyAppMaxAge
 	Now           func() time.Time
 
 	mu       sync.Mutex
 	apps     map[uint64]GotifyApp
-	fetched  bool      // the application list was fetched at least once
-	lastPull time.Time // when it was last fetched
-	baseline string    // the newest id at the first catch-up without a last id
-	firstTry time.Time // when that first catch-up was first tried
+	fetched  bool                 // the application list was fetched at least once
+	lastPull time.Time            // when it was last fetched
+	looked   map[uint64]time.Time // when an unknown id was last looked up
+	baseline string               // the newest id at the first catch-up without a last id
+	firstTry time.Time            // when that first catch-up was first tried
 }
 
 // GotifyApp is one Gotify application as GET /application describes it.
@@ -128,8 +134,8 @@ func (a *GotifyAdapter) DecodeWith(ctx context.Context, get Fetcher, b []byte) (
 	if err != nil {
 		return Frame{}, err
 	}
-	if !a.known(appID) {
-		a.refreshApps(ctx, get, false)
+	if a.needLookup(appID) {
+		a.refreshApps(ctx, get)
 	}
 	a.name(&m, appID)
 	return Frame{Kind: FrameMessage, Message: m}, nil
@@ -191,11 +197,37 @@ func GotifyPriority(p *float64) Priority {
 	}
 }
 
-func (a *GotifyAdapter) known(id uint64) bool {
+// needLookup reports whether decoding a message of appID should fetch the
+// names first: never fetched, the id unknown and not looked up within
+// AppRefreshGap, or the cache older than AppMaxAge.
+func (a *GotifyAdapter) needLookup(appID uint64) bool {
+	gap, maxAge := a.AppRefreshGap, a.AppMaxAge
+	if gap <= 0 {
+		gap = DefaultGotifyAppRefreshGap
+	}
+	if maxAge <= 0 {
+		maxAge = DefaultGotifyAppMaxAge
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, ok := a.apps[id]
-	return ok
+	now := a.now()
+	if !a.fetched { // never worked: try again, but not on every message
+		return a.lastPull.IsZero() || now.Sub(a.lastPull) >= gap
+	}
+	if now.Sub(a.lastPull) >= maxAge {
+		return true
+	}
+	if _, ok := a.apps[appID]; ok {
+		return false
+	}
+	if t, ok := a.looked[appID]; ok && now.Sub(t) < gap {
+		return false
+	}
+	if a.looked == nil || len(a.looked) > 1000 {
+		a.looked = map[uint64]time.Time{}
+	}
+	a.looked[appID] = now
+	return true
 }
 
 // name sets Source (and the icon) from the cache.
@@ -212,20 +244,11 @@ func (a *GotifyAdapter) name(m *Message, appID uint64) {
 	}
 }
 
-// refreshApps fetches GET /application unless it was fetched less than
-// AppRefreshGap ago (always when never fetched, or force). A failure
-// leaves the cache as it was: names are a nicety, never a reason to drop
-// a message.
-func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher, force bool) {
-	gap := a.AppRefreshGap
-	if gap <= 0 {
-		gap = DefaultGotifyAppRefreshGap
-	}
+// refreshApps fetches GET /application (the callers decide when). A
+// failure leaves the cache as it was: names are a nicety, never a reason
+// to drop a message.
+func (a *GotifyAdapter) refreshApps(ctx context.Context, get Fetcher) {
 	a.mu.Lock()
-	if a.fetched && !force && a.now().Sub(a.lastPull) < gap {
-		a.mu.Unlock()
-		return
-	}
 	a.lastPull = a.now()
 	a.mu.Unlock()
 
@@ -279,7 +302,7 @@ func (a *GotifyAdapter) CatchUp(ctx context.Context, get Fetcher, last string) (
 	}
 	a.mu.Unlock()
 	if !fetched {
-		a.refreshApps(ctx, get, true)
+		a.refreshApps(ctx, get)
 	}
 	if last == "" {
 		last = baseline
