@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidings-app/tidings/account"
 	"github.com/tidings-app/tidings/conn"
+	"github.com/tidings-app/tidings/history"
 	"github.com/tidings-app/tidings/internal/desktoptest"
 	"github.com/tidings-app/tidings/internal/testkit"
 	"github.com/tidings-app/tidings/notifier"
@@ -196,4 +197,46 @@ func (n *realNtfy) tokens(t *testing.T) []any {
 		t.Fatal(err)
 	}
 	return acct.Tokens
+}
+
+// Issue 21.4, against the real ntfy: tags, an attachment and a view action
+// reach the popup and the history.
+func TestRealNtfyTagsAttachmentAndActionsReachThePopupAndTheHistory(t *testing.T) {
+	desktoptest.Require(t)
+	n := startRealNtfy(t)
+	rec := testkit.NewRecorder[notifier.Popup]()
+	r := newRig(t, t.TempDir(), rec)
+	if err := r.c.Login(context.Background(), account.LoginInput{Server: n.url, Protocol: account.Ntfy, Username: n.user,
+		Password: account.NewSecret(n.pass), Topics: []string{"alerts"}, AllowInsecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(conn.StateConnected)
+	req, _ := http.NewRequest(http.MethodPost, n.url+"/alerts", strings.NewReader("/srv is 91% full"))
+	req.SetBasicAuth(n.user, n.pass)
+	for k, v := range map[string]string{"Title": "Disk almost full", "Tags": "warning,nas", "Attach": "https://files.example/df.txt",
+		"Filename": "df.txt", "Actions": "view, Open Grafana, https://grafana.example/d"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+	testkit.Eventually(t, "the popup", func() bool { return len(rec.Popups()) == 1 })
+	p := rec.Popups()[0]
+	if p.Title != "⚠️ Disk almost full" || !strings.Contains(p.Body, "Tags: nas") || !strings.Contains(p.Body, "📎 df.txt") || p.URL != "https://files.example/df.txt" {
+		t.Fatalf("popup %q / %q / %q", p.Title, p.Body, p.URL)
+	}
+	var es []history.Entry
+	testkit.Eventually(t, "the stored message", func() bool {
+		es, _ = r.hist.Page(context.Background(), history.Cursor{}, 10)
+		return len(es) == 1
+	})
+	x := es[0].Extra
+	if x == nil || len(x.Tags) != 2 || x.Attachment == nil || x.Attachment.Name != "df.txt" || len(x.Actions) != 1 || x.Actions[0].URL != "https://grafana.example/d" {
+		t.Fatalf("stored extras %+v", x)
+	}
 }

@@ -168,9 +168,13 @@ func decodeGotify(b []byte) (Message, uint64, error) {
 		Click struct {
 			URL string `json:"url"`
 		} `json:"click"`
+		BigImageURL string `json:"bigImageUrl"`
 	}
 	if raw, ok := g.Extras["client::notification"]; ok && json.Unmarshal(raw, &notif) == nil {
 		m.URL = notif.Click.URL
+		if notif.BigImageURL != "" {
+			m.Extra = &Extra{Image: notif.BigImageURL}
+		}
 	}
 	return m, g.AppID, nil
 }
@@ -240,7 +244,10 @@ func (a *GotifyAdapter) name(m *Message, appID uint64) {
 	}
 	m.Source = app.Name
 	if app.Image != "" {
-		m.Extra = &Extra{Icon: app.Image}
+		if m.Extra == nil {
+			m.Extra = &Extra{}
+		}
+		m.Extra.Icon = app.Image
 	}
 }
 

@@ -53,6 +53,7 @@ type Extra struct {
 	Actions    []Action    // ntfy action buttons
 	Attachment *Attachment // ntfy attachment
 	Icon       string      // icon URL (ntfy icon, Gotify application image); never fetched for popups by conn
+	Image      string      // a big image URL (Gotify client::notification bigImageUrl); never fetched by conn
 }
 
 // Action is one action button.

@@ -47,7 +47,7 @@ const DefaultPageSize = 50
 const maxPageSize = 1000
 
 const entryColumns = `m.seq, m.server, m.msg_id, m.received, m.sent, m.title, m.body,
-	m.priority, m.url, m.source, m.markdown, m.read, m.notified`
+	m.priority, m.url, m.source, m.markdown, m.read, m.notified, m.extra`
 
 // Page returns up to limit entries older than before, newest first
 // (by received time, then by insertion order). Paging is by key, so it
@@ -152,8 +152,9 @@ func (s *Store) query(ctx context.Context, what, q string, args ...any) ([]Entry
 		var received int64
 		var sent sql.NullInt64
 		var prio int
+		var extra string
 		if err := rows.Scan(&e.Seq, &e.Server, &e.ID, &received, &sent, &e.Title, &e.Body,
-			&prio, &e.URL, &e.Source, &e.Markdown, &e.Read, &e.Notified); err != nil {
+			&prio, &e.URL, &e.Source, &e.Markdown, &e.Read, &e.Notified, &extra); err != nil {
 			return nil, s.fail(what, err)
 		}
 		e.Received = time.UnixMicro(received)
@@ -161,6 +162,7 @@ func (s *Store) query(ctx context.Context, what, q string, args ...any) ([]Entry
 			e.Sent = time.UnixMicro(sent.Int64)
 		}
 		e.Priority = conn.Priority(prio)
+		e.Extra = decodeExtra(extra)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -98,6 +98,10 @@ var migrations = []string{
 		INSERT INTO resume_points (server, point) VALUES (new.server, new.msg_id)
 		ON CONFLICT (server) DO UPDATE SET point = excluded.point;
 	END;`,
+
+	// 5: what a protocol adds to a message (ntfy tags, actions and
+	// attachment, icon and image URLs) as JSON; '' when there is none.
+	`ALTER TABLE messages ADD COLUMN extra TEXT NOT NULL DEFAULT '';`,
 }
 
 // latestSchema is the version Open migrates every database to.

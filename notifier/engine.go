@@ -326,8 +326,8 @@ func single(m conn.Message, group string) Popup {
 		title = sourceName(m)
 	}
 	u, _ := sanitize.URL(m.URL)
-	return Popup{Title: title, Body: sanitize.Body(bodyText(m)), Urgency: UrgencyFor(m.Priority), URL: u,
-		Group: group, Refs: []Ref{{m.Server, m.ID}}}
+	return withExtras(Popup{Title: title, Body: sanitize.Body(bodyText(m)), Urgency: UrgencyFor(m.Priority), URL: u,
+		Group: group, Refs: []Ref{{m.Server, m.ID}}}, m)
 }
 
 func duplicateSummary(d *dupWin, key string) Popup {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/tidings-app/tidings/notifier"
 )
 
 // HistoryConfig configures the history window.
@@ -410,8 +413,54 @@ func (h *HistoryWindow) showDetail() {
 	del := widget.NewButton(T("history.delete"), h.deleteSelected)
 	h.openBtn, h.copyBtn, h.deleteBtn = open, cp, del
 	buttons := container.NewHBox(open, cp, del)
-	h.detail.Objects = []fyne.CanvasObject{container.NewVBox(title, meta, buttons, messageBody(e.Body, e.Markdown))}
+	parts := []fyne.CanvasObject{title, meta, buttons, messageBody(e.Body, e.Markdown)}
+	parts = append(parts, extrasObjects(e)...)
+	h.detail.Objects = []fyne.CanvasObject{container.NewVBox(parts...)}
 	h.detail.Refresh()
+}
+
+// extrasObjects shows a message's extras under its body: its tags as ntfy
+// does (emoji, then words), its attachment as a link with name and size,
+// its "view" actions and a big image (Gotify) as links. Only URLs SafeURL accepts become links;
+// nothing remote is loaded.
+func extrasObjects(e Entry) []fyne.CanvasObject {
+	x := e.Extra
+	if x == nil {
+		return nil
+	}
+	var out []fyne.CanvasObject
+	emojis, words := notifier.TagParts(x.Tags)
+	if tags := strings.TrimSpace(emojis + " " + strings.Join(words, ", ")); tags != "" {
+		l := widget.NewLabel(T("history.tags", map[string]any{"Tags": tags}))
+		l.Wrapping = fyne.TextWrapWord
+		out = append(out, l)
+	}
+	link := func(text, raw string) fyne.CanvasObject {
+		text = oneLine(text)
+		if u, ok := SafeURL(raw); ok {
+			return widget.NewHyperlink(text, u)
+		}
+		return widget.NewLabel(text)
+	}
+	if a := x.Attachment; a != nil && a.Name+a.URL != "" {
+		name := a.Name
+		if name == "" {
+			name = T("history.attachment")
+		}
+		if a.Size > 0 {
+			name += " (" + notifier.FormatSize(a.Size) + ")"
+		}
+		out = append(out, link("📎 "+name, a.URL))
+	}
+	for _, act := range x.Actions {
+		if act.Kind == "view" && act.Label != "" {
+			out = append(out, link(act.Label, act.URL))
+		}
+	}
+	if x.Image != "" { // a link, never loaded
+		out = append(out, link(T("history.image.link"), x.Image))
+	}
+	return out
 }
 
 // metaLine is "source · time · priority" for the detail pane.

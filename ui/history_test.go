@@ -324,3 +324,35 @@ func TestTheHistoryWindowDrawsHostileTextThroughThePopupsSanitizing(t *testing.T
 		t.Error("a link with user information can be opened from the history; the popup refuses it")
 	}
 }
+
+// Issue 21.4: tags, attachments and view actions reach the history window.
+func TestTheHistoryShowsTagsTheAttachmentAndViewActionsAsSafeLinks(t *testing.T) {
+	f := newHistoryFixture(t, LangEnglish, 0)
+	f.store.add(Entry{Message: conn.Message{Server: "s", ID: "x", Title: "Disk", Body: "full", Extra: &conn.Extra{
+		Tags:       []string{"warning", "nas"},
+		Attachment: &conn.Attachment{Name: "df.txt", URL: "https://ntfy.example/file/df.txt", Size: 1500},
+		Actions:    []conn.Action{{Kind: "view", Label: "Open Grafana", URL: "https://grafana.example/d"}, {Kind: "view", Label: "Evil", URL: "javascript:alert(1)"}},
+		Image:      "https://img.example/chart.png",
+	}}})
+	f.q.until(t, "rows", func() bool { return !f.win.loading && len(f.win.rows) == 1 })
+	f.win.list.Select(0)
+	drawn := strings.Join(drawnTexts(f.win.Window().Canvas()), "|")
+	for _, want := range []string{"Tags: ⚠️ nas", "📎 df.txt (1.5 KB)", "Open Grafana", "Evil"} {
+		if !strings.Contains(drawn, want) {
+			t.Errorf("the detail does not draw %q: %q", want, drawn)
+		}
+	}
+	links := map[string]string{}
+	for _, o := range test.LaidOutObjects(f.win.Window().Canvas().Content()) {
+		if h, ok := o.(*widget.Hyperlink); ok {
+			links[h.Text] = h.URL.String()
+		}
+	}
+	if links["📎 df.txt (1.5 KB)"] != "https://ntfy.example/file/df.txt" || links["Open Grafana"] != "https://grafana.example/d" ||
+		links["Image (not loaded)"] != "https://img.example/chart.png" {
+		t.Errorf("links %v", links)
+	}
+	if _, ok := links["Evil"]; ok {
+		t.Error("a javascript: action became a link")
+	}
+}
