@@ -146,6 +146,17 @@ func TestRealGotify3LoginStreamAndLogoutLeaveNoLiveClient(t *testing.T) {
 	if m := rec.messages()[0]; m.Body != "disk ok" || m.Source != "backup" {
 		t.Fatalf("message %+v", m)
 	}
+	// Issue 21.2: a plain publish takes the application's default
+	// priority, 0, which must pop up as an ordinary message, not "min".
+	if status, _ := g.do(t, http.MethodPost, "/message", app.Token, `{"message":"plain curl"}`); status != http.StatusOK {
+		t.Fatalf("publish: %d", status)
+	}
+	if !rec.waitFor(5*time.Second, func(r *recorder) bool { return len(r.msgs) == 2 }) {
+		t.Fatal("the plain message never arrived")
+	}
+	if m := rec.messages()[1]; m.Priority != conn.PriorityDefault {
+		t.Fatalf("a Gotify priority-0 message arrived as %v, want default", m.Priority)
+	}
 
 	if err := authn.Logout(ctx, g.url, grant); err != nil {
 		t.Fatalf("logout: %v", err)
