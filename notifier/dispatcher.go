@@ -42,12 +42,18 @@ type Config struct {
 	CatchUpGap     time.Duration // a batch ends after this quiet gap; default 2 s
 	CatchUpMaxWait time.Duration // and at the latest this long after it began; default 10 s
 
-	LinkNotices  bool          // show "connection lost / restored"; off by default
+	LinkNotices bool // show "connection lost / restored"; off by default
+	// Say renders one of Texts in the user's language (any goroutine);
+	// nil is English.
+	Say          func(key string, args map[string]any) string
 	LinkGrace    time.Duration // down longer than this before "lost"; default 30 s
 	LinkInterval time.Duration // at most one "lost" per server per interval; default 10 min
 }
 
 func (c Config) withDefaults() Config {
+	if c.Say == nil {
+		c.Say = english
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -215,7 +215,7 @@ func (e *engine) route(m conn.Message, now time.Time, out *outcome) {
 	}
 	if w.shown < e.cfg.BurstLimit || m.Priority >= conn.PriorityUrgent {
 		w.shown++ // an urgent message is never held for a summary
-		out.popups = append(out.popups, single(m, dk))
+		out.popups = append(out.popups, e.single(m, dk))
 		return
 	}
 	// Held for the summary, which waits until the source is quiet for a
@@ -265,9 +265,9 @@ func (e *engine) tick(now time.Time, pol Policy, out *outcome) {
 			delete(e.sources, k)
 			continue
 		case 1:
-			out.popups = append(out.popups, single(w.held.first, dupKey(w.held.first)))
+			out.popups = append(out.popups, e.single(w.held.first, dupKey(w.held.first)))
 		default:
-			out.popups = append(out.popups, burstSummary(&w.held, k))
+			out.popups = append(out.popups, e.burstSummary(&w.held, k))
 		}
 		// The storm may go on: stay in summary mode for one more window.
 		e.sources[k] = &burstWin{end: now.Add(e.cfg.BurstWindow), shown: e.cfg.BurstLimit}
@@ -287,7 +287,7 @@ func (e *engine) flushBatch(now time.Time, out *outcome) {
 		}
 		return
 	}
-	out.popups = append(out.popups, catchUpSummary(&batch))
+	out.popups = append(out.popups, e.catchUpSummary(&batch))
 }
 
 // note lowers the cached deadline to t.
@@ -320,14 +320,14 @@ func (e *engine) recompute() {
 }
 
 // single is the popup of one message.
-func single(m conn.Message, group string) Popup {
+func (e *engine) single(m conn.Message, group string) Popup {
 	title := sanitize.Summary(m.Title)
 	if title == "" {
 		title = sourceName(m)
 	}
 	u, _ := sanitize.URL(m.URL)
 	return withExtras(Popup{Title: title, Body: sanitize.Body(bodyText(m)), Urgency: UrgencyFor(m.Priority), URL: u,
-		Group: group, Refs: []Ref{{m.Server, m.ID}}}, m)
+		Group: group, Refs: []Ref{{m.Server, m.ID}}}, m, e.cfg.Say)
 }
 
 func duplicateSummary(d *dupWin, key string) Popup {
@@ -342,31 +342,31 @@ func duplicateSummary(d *dupWin, key string) Popup {
 		URL: u, Group: key, Refs: d.pending.refs, Merged: true}
 }
 
-func burstSummary(held *heldRun, key string) Popup {
+func (e *engine) burstSummary(held *heldRun, key string) Popup {
 	name := sourceName(held.first)
-	return Popup{Title: sanitize.Summary(fmt.Sprintf("%d new messages from %s", held.n(), name)),
+	return Popup{Title: sanitize.Summary(e.cfg.Say("popup.newfrom", map[string]any{"Count": held.n(), "Source": name})),
 		Body: sanitize.Body(strings.Join(held.lines(), "\n")), Urgency: UrgencyFor(held.prio),
 		Group: "burst:" + hashKey(key), Refs: held.refs, Merged: true}
 }
 
-func catchUpSummary(batch *catchUp) Popup {
+func (e *engine) catchUpSummary(batch *catchUp) Popup {
 	counts := batch.counts
 	names := sortedKeys(counts)
 	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
 	var parts []string
 	for i, n := range names {
 		if i == 3 {
-			parts = append(parts, fmt.Sprintf("%d more", len(names)-3))
+			parts = append(parts, e.cfg.Say("popup.more", map[string]any{"Count": len(names) - 3}))
 			break
 		}
 		parts = append(parts, fmt.Sprintf("%s (%d)", n, counts[n]))
 	}
-	title := fmt.Sprintf("%d missed messages", batch.n())
-	if batch.caught == 0 {
-		title = fmt.Sprintf("%d new messages", batch.n()) // live ones that overflowed
+	title := e.cfg.Say("popup.missed", map[string]any{"Count": batch.n()})
+	if batch.caught == 0 { // live ones that overflowed
+		title = e.cfg.Say("popup.new", map[string]any{"Count": batch.n()})
 	}
-	return Popup{Title: title,
-		Body:    sanitize.Body("From " + strings.Join(parts, ", ") + "."),
+	return Popup{Title: sanitize.Summary(title),
+		Body:    sanitize.Body(e.cfg.Say("popup.from", map[string]any{"Sources": strings.Join(parts, ", ")})),
 		Urgency: UrgencyFor(batch.prio), Group: "catch-up", Refs: batch.refs, Merged: true}
 }
 

@@ -48,7 +48,7 @@ func FormatSize(n int64) string {
 // before the title, the other tags and the attachment (name and size)
 // under the body; a popup without a click URL opens the attachment. Images
 // and icons are never fetched.
-func withExtras(p Popup, m conn.Message) Popup {
+func withExtras(p Popup, m conn.Message, say func(string, map[string]any) string) Popup {
 	x := m.Extra
 	if x == nil {
 		return p
@@ -59,12 +59,12 @@ func withExtras(p Popup, m conn.Message) Popup {
 	}
 	var lines []string
 	if len(words) > 0 {
-		lines = append(lines, "Tags: "+strings.Join(words, ", "))
+		lines = append(lines, say("popup.tags", map[string]any{"Tags": strings.Join(words, ", ")}))
 	}
 	if a := x.Attachment; a != nil && a.Name+a.URL != "" {
 		name := a.Name
 		if name == "" {
-			name = "attachment"
+			name = say("popup.attachment", nil)
 		}
 		line := "📎 " + name
 		if a.Size > 0 {

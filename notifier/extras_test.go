@@ -1,6 +1,7 @@
 package notifier
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/tidings-app/tidings/conn"
@@ -25,7 +26,7 @@ func TestAPopupShowsTagsAsNtfyDoesAndTheAttachmentWithItsSize(t *testing.T) {
 		{"no extras", nil, "", "Disk full", "91%", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := single(conn.Message{Server: "s", ID: "1", Title: "Disk full", Body: "91%", URL: c.url, Extra: c.x}, "g")
+			p := newEngine(testConfig()).single(conn.Message{Server: "s", ID: "1", Title: "Disk full", Body: "91%", URL: c.url, Extra: c.x}, "g")
 			if p.Title != c.title || p.Body != c.body || p.URL != c.open {
 				t.Fatalf("popup %q / %q / %q, want %q / %q / %q", p.Title, p.Body, p.URL, c.title, c.body, c.open)
 			}
@@ -38,5 +39,30 @@ func TestSizesReadAsPeopleWriteThem(t *testing.T) {
 		if got := FormatSize(n); got != want {
 			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// Issue 21.7: summaries and connection notices were English for every
+// user; they come from Config.Say.
+func TestTheNotifiersOwnSentencesComeFromSay(t *testing.T) {
+	cfg := testConfig()
+	cfg.Say = func(key string, args map[string]any) string {
+		if key == "popup.missed" {
+			return fmt.Sprintf("错过了 %v 条消息", args["Count"])
+		}
+		return "«" + key + "»"
+	}
+	h := newHarness(t, cfg)
+	for i := range 5 {
+		m := msg(fmt.Sprint("c", i), "backup", "x")
+		m.CatchUp = true
+		h.send(m)
+	}
+	h.runUntilIdle()
+	if got := h.titles(); len(got) != 1 || got[0] != "错过了 5 条消息" || h.out.popups[0].Body != "«popup.from»" {
+		t.Fatalf("popups %q, body %q", got, h.out.popups[0].Body)
+	}
+	if english("popup.newfrom", map[string]any{"Count": 4, "Source": "ci"}) != "4 new messages from ci" {
+		t.Fatal("the English default does not render its parameters")
 	}
 }

@@ -62,8 +62,9 @@ func (e *engine) link(server string, up bool, pol Policy, now time.Time, out *ou
 	if l.lostShown {
 		l.lostShown = false
 		if pol.Check("", "", conn.PriorityDefault, now) == Allowed {
-			out.popups = append(out.popups, Popup{Title: "Connection restored",
-				Body:    sanitize.Body(fmt.Sprintf("%s is back online after %s.", serverName(server), roundDuration(now.Sub(l.downSince)))),
+			out.popups = append(out.popups, Popup{Title: e.cfg.Say("popup.restored.title", nil),
+				Body: sanitize.Body(e.cfg.Say("popup.restored.body", map[string]any{
+					"Server": e.serverName(server), "After": roundDuration(now.Sub(l.downSince))})),
 				Urgency: UrgencyLow, Group: "link:" + hashKey(server)})
 		}
 	}
@@ -83,17 +84,18 @@ func (e *engine) tickLinks(now time.Time, pol Policy, out *outcome) {
 			continue
 		}
 		l.lostShown, l.lastLost = true, now
-		out.popups = append(out.popups, Popup{Title: "Connection lost",
-			Body:    sanitize.Body(fmt.Sprintf("%s has been unreachable since %s; Tidings keeps trying.", serverName(server), l.downSince.Format("15:04"))),
+		out.popups = append(out.popups, Popup{Title: e.cfg.Say("popup.lost.title", nil),
+			Body: sanitize.Body(e.cfg.Say("popup.lost.body", map[string]any{
+				"Server": e.serverName(server), "Since": l.downSince.Format("15:04")})),
 			Urgency: UrgencyNormal, Group: "link:" + hashKey(server)})
 	}
 }
 
-func serverName(server string) string {
+func (e *engine) serverName(server string) string {
 	if n := sourceName(conn.Message{Server: server}); n != AppName {
 		return n
 	}
-	return "The server"
+	return e.cfg.Say("popup.theserver", nil)
 }
 
 func roundDuration(d time.Duration) string {

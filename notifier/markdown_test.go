@@ -28,11 +28,11 @@ func TestAMarkdownPopupShowsThePlainTextOfTheMarkdown(t *testing.T) {
 
 func TestOnlyMarkdownMessagesAreReduced(t *testing.T) {
 	m := conn.Message{Body: "**stays** as sent"}
-	if got := single(m, "g").Body; got != "**stays** as sent" {
+	if got := newEngine(testConfig()).single(m, "g").Body; got != "**stays** as sent" {
 		t.Errorf("plain body = %q", got)
 	}
 	m.Markdown = true
-	if got := single(m, "g").Body; got != "stays as sent" {
+	if got := newEngine(testConfig()).single(m, "g").Body; got != "stays as sent" {
 		t.Errorf("markdown body = %q", got)
 	}
 }
@@ -44,7 +44,7 @@ func FuzzPlainMarkdown(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		p := single(conn.Message{Body: in, Markdown: true}, "g")
+		p := newEngine(testConfig()).single(conn.Message{Body: in, Markdown: true}, "g")
 		if !utf8.ValidString(p.Body) || strings.ContainsRune(p.Body, 0) {
 			t.Fatalf("body %q", p.Body)
 		}

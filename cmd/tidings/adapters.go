@@ -50,6 +50,15 @@ type uiConnection struct{ c *client.Client }
 
 func (u uiConnection) Reconnect() { u.c.Kick() }
 
+// say renders the notifier's sentences (notifier.Texts) in the user's
+// language from the UI's catalogs, which carry the same keys.
+func say(key string, args map[string]any) string {
+	if args == nil {
+		return ui.T(key)
+	}
+	return ui.T(key, args)
+}
+
 // uiStatus turns a connection status into what the tray shows.
 func uiStatus(s conn.Status, server string) ui.Status {
 	st := ui.StateStopped

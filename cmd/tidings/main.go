@@ -143,6 +143,7 @@ func run(args []string) int {
 		Accounts: mgr, History: hist, Notifier: desk, Logger: log,
 		Policy:      policyFrom(settings.Load()),
 		LinkNotices: settings.Load().ConnectionLostNotice,
+		Dispatch:    func(dc *notifier.Config) { dc.Say = say },
 		OnStatus: func(s conn.Status) {
 			if ctrl != nil {
 				acct, _ := cl.Account()
