@@ -51,6 +51,7 @@ type Desktop struct {
 	urls   map[uint32]string // notification id → click URL
 	listen *clickListener    // started with the first clickable popup
 	closed bool
+	open   string // the click action's label; "" is English
 }
 
 // clickListener receives ActionInvoked signals on the session bus.
@@ -59,6 +60,23 @@ type clickListener struct {
 	ch   chan *dbus.Signal
 	stop chan struct{}
 	done chan struct{}
+}
+
+// SetOpenLabel sets the label of a popup's click action ("Open" in
+// English), in the user's language. Call it before the first Show.
+func (d *Desktop) SetOpenLabel(s string) {
+	d.mu.Lock()
+	d.open = s
+	d.mu.Unlock()
+}
+
+func (d *Desktop) openLabel() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.open == "" {
+		return Texts["popup.open"]
+	}
+	return d.open
 }
 
 // NewDesktop returns the platform Notifier, showing the app icon with every
@@ -136,7 +154,7 @@ func (d *Desktop) notifyDBus(ctx context.Context, p Popup) error {
 		if err := d.startListener(bus); err != nil {
 			d.log.Debug("no click actions: cannot listen for them", "err", err)
 		} else {
-			actions = []string{"default", "Open"}
+			actions = []string{"default", d.openLabel()}
 		}
 	}
 	d.mu.Lock()

@@ -246,6 +246,14 @@ func TestClickingAPopupOpensItsURLAndOnlyTheServerCanClick(t *testing.T) {
 	if !slices.Equal(got[0].Actions, []string{"default", "Open"}) || len(got[1].Actions) != 0 {
 		t.Fatalf("actions %q / %q", got[0].Actions, got[1].Actions)
 	}
+	// Issue 21.7: the action's label is in the user's language.
+	d.SetOpenLabel("打开")
+	if err := d.Show(ctx, Popup{Title: "with link, in Chinese", URL: "https://example.com/run/43"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Wait(t, 10*time.Second, untilN(3)); !slices.Equal(got[2].Actions, []string{"default", "打开"}) {
+		t.Fatalf("translated actions %q", got[2].Actions)
+	}
 
 	// Another program on the bus forging the click is ignored.
 	forger, err := dbus.Connect(env.BusAddr)

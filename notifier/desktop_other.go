@@ -28,6 +28,9 @@ type Desktop struct {
 // UI opens a message's URL from history with OpenURL.
 func (d *Desktop) Close() error { return nil }
 
+// SetOpenLabel does nothing here: these popups have no click action.
+func (d *Desktop) SetOpenLabel(string) {}
+
 // NewDesktop returns the platform Notifier, showing the app icon with every
 // popup.
 func NewDesktop(logger *slog.Logger) *Desktop {

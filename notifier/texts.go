@@ -23,6 +23,7 @@ var Texts = map[string]string{
 	"popup.theserver":      "The server",
 	"popup.tags":           "Tags: {{.Tags}}",
 	"popup.attachment":     "attachment",
+	"popup.open":           "Open", // the click action of a popup with a link
 }
 
 // english renders key from Texts: the Say used when none is configured.

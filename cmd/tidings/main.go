@@ -136,6 +136,7 @@ func run(args []string) int {
 	}
 	defer release()
 	desk := notifier.NewDesktop(log)
+	desk.SetOpenLabel(ui.T("popup.open"))
 	defer desk.Close()
 
 	var cl *client.Client
