@@ -19,12 +19,20 @@ import (
 	"github.com/tidings-app/tidings/notifier"
 )
 
-// Issue 21.9: each re-login left the previous token live on the server.
-func TestLoggingInAgainRevokesThePreviousLoginOnTheRealServer(t *testing.T) {
+const password = "correct horse battery staple"
+
+// startAlicesServer is the real tidings-server with the user alice.
+func startAlicesServer(t *testing.T) *servertest.Server {
+	t.Helper()
 	desktoptest.Require(t)
 	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
-	const password = "correct horse battery staple"
 	srv.AddUser("alice", password)
+	return srv
+}
+
+// Issue 21.9: each re-login left the previous token live on the server.
+func TestLoggingInAgainRevokesThePreviousLoginOnTheRealServer(t *testing.T) {
+	srv := startAlicesServer(t)
 	r := newRig(t, t.TempDir(), testkit.NewRecorder[notifier.Popup]())
 	ctx := context.Background()
 	in := account.LoginInput{Server: srv.URL, Protocol: account.Native, Username: "alice", Password: account.NewSecret(password)}
@@ -72,10 +80,7 @@ func me(t *testing.T, server string, tok account.Secret) int {
 // longer accepted"; a good one was keyed "token@server" beside the same
 // user's password login.
 func TestAPastedTokenIsTriedAtLoginAndKeyedByItsUser(t *testing.T) {
-	desktoptest.Require(t)
-	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
-	const password = "correct horse battery staple"
-	srv.AddUser("alice", password)
+	srv := startAlicesServer(t)
 	r := newRig(t, t.TempDir(), testkit.NewRecorder[notifier.Popup]())
 	ctx := context.Background()
 	err := r.c.Login(ctx, account.LoginInput{Server: srv.URL, Protocol: account.Native, PastedToken: account.NewSecret("tdt_never-issued-token")})
@@ -108,10 +113,7 @@ func loginToken(t *testing.T, server, user, password string) account.Secret {
 // Issue 21.5: a reverse proxy that does not forward the upgrade was
 // explained as "probably a bug in Tidings".
 func TestAProxyThatDropsTheUpgradeIsExplainedAsSuch(t *testing.T) {
-	desktoptest.Require(t)
-	srv := servertest.Start(t, servertest.Config(200*time.Millisecond))
-	const password = "correct horse battery staple"
-	srv.AddUser("alice", password)
+	srv := startAlicesServer(t)
 	target, _ := url.Parse(srv.URL)
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { // nginx without proxy_set_header Upgrade
 		r.SetURL(target)

@@ -79,10 +79,16 @@ func startRealNtfy(t *testing.T) *realNtfy {
 	return n
 }
 
-func (n *realNtfy) publish(t *testing.T, topic, text string) {
+// publish posts text to topic as the test user, with ntfy's headers.
+func (n *realNtfy) publish(t *testing.T, topic, text string, headers ...map[string]string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, n.url+"/"+topic, strings.NewReader(text))
 	req.SetBasicAuth(n.user, n.pass)
+	for _, h := range headers {
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -211,20 +217,8 @@ func TestRealNtfyTagsAttachmentAndActionsReachThePopupAndTheHistory(t *testing.T
 		t.Fatal(err)
 	}
 	r.waitState(conn.StateConnected)
-	req, _ := http.NewRequest(http.MethodPost, n.url+"/alerts", strings.NewReader("/srv is 91% full"))
-	req.SetBasicAuth(n.user, n.pass)
-	for k, v := range map[string]string{"Title": "Disk almost full", "Tags": "warning,nas", "Attach": "https://files.example/df.txt",
-		"Filename": "df.txt", "Actions": "view, Open Grafana, https://grafana.example/d"} {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("publish: %s", resp.Status)
-	}
+	n.publish(t, "alerts", "/srv is 91% full", map[string]string{"Title": "Disk almost full", "Tags": "warning,nas",
+		"Attach": "https://files.example/df.txt", "Filename": "df.txt", "Actions": "view, Open Grafana, https://grafana.example/d"})
 	testkit.Eventually(t, "the popup", func() bool { return len(rec.Popups()) == 1 })
 	p := rec.Popups()[0]
 	if p.Title != "⚠️ Disk almost full" || !strings.Contains(p.Body, "Tags: nas") || !strings.Contains(p.Body, "📎 df.txt") || p.URL != "https://files.example/df.txt" {

@@ -57,11 +57,13 @@ func newTestDispatcher(t *testing.T, cfg Config) *Dispatcher {
 	return d
 }
 
-func TestAFullQueueNeverBlocksAndCountsTheOverflowInASummary(t *testing.T) {
-	testkit.NoLeaks(t)
-	entered, gate := make(chan struct{}, 100), make(chan struct{})
-	rec := testkit.NewRecorder[Popup]()
-	slow := NotifierFunc(func(ctx context.Context, p Popup) error {
+// gatedNotifier records popups, but each Show first says it entered and
+// waits until gate is closed: the worker is stuck while a test fills the
+// queue.
+func gatedNotifier() (rec *testkit.Recorder[Popup], slow Notifier, entered chan struct{}, gate chan struct{}) {
+	entered, gate = make(chan struct{}, 100), make(chan struct{})
+	rec = testkit.NewRecorder[Popup]()
+	slow = NotifierFunc(func(ctx context.Context, p Popup) error {
 		entered <- struct{}{}
 		select {
 		case <-gate:
@@ -70,6 +72,12 @@ func TestAFullQueueNeverBlocksAndCountsTheOverflowInASummary(t *testing.T) {
 		}
 		return rec.Show(ctx, p)
 	})
+	return rec, slow, entered, gate
+}
+
+func TestAFullQueueNeverBlocksAndCountsTheOverflowInASummary(t *testing.T) {
+	testkit.NoLeaks(t)
+	rec, slow, entered, gate := gatedNotifier()
 	var notified notifiedLog
 	logs := &testkit.Buffer{}
 	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 4, BurstLimit: 1000, ShowTimeout: time.Minute,
@@ -255,17 +263,7 @@ func TestANoticeIsSanitisedShownAndHeldBackByPause(t *testing.T) {
 // missed messages", and the rest popped up again at the next start.
 func TestACatchUpLargerThanTheQueueIsCountedWhole(t *testing.T) {
 	testkit.NoLeaks(t)
-	entered, gate := make(chan struct{}, 10), make(chan struct{})
-	rec := testkit.NewRecorder[Popup]()
-	slow := NotifierFunc(func(ctx context.Context, p Popup) error {
-		entered <- struct{}{}
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		return rec.Show(ctx, p)
-	})
+	rec, slow, entered, gate := gatedNotifier()
 	var notified notifiedLog
 	d := newTestDispatcher(t, Config{Notifier: slow, QueueSize: 8, ShowTimeout: time.Minute, Notified: notified.record,
 		CatchUpGap: 20 * time.Millisecond, CatchUpMaxWait: time.Minute})

@@ -123,19 +123,29 @@ func safeName(n string) string {
 
 // handleLogout: POST /api/logout revokes the session token and closes its
 // sockets with 4001.
-func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if s.unavailable(w) {
-		return
-	}
+// sessionToken finds the request's bearer session token, answering 401
+// itself when there is none.
+func (s *Server) sessionToken(w http.ResponseWriter, r *http.Request) (store.Token, store.TokenHash, bool) {
 	tok, ok := bearer(r)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "missing bearer token")
-		return
+		return store.Token{}, store.TokenHash{}, false
 	}
 	h := HashToken(tok)
 	t, err := s.store.Token(r.Context(), h)
 	if err != nil || t.Kind != store.KindSession {
 		writeError(w, http.StatusUnauthorized, "unknown token")
+		return store.Token{}, store.TokenHash{}, false
+	}
+	return t, h, true
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if s.unavailable(w) {
+		return
+	}
+	t, h, ok := s.sessionToken(w, r)
+	if !ok {
 		return
 	}
 	if err := s.store.DeleteToken(r.Context(), h); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -154,14 +164,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	if s.unavailable(w) {
 		return
 	}
-	tok, ok := bearer(r)
+	t, _, ok := s.sessionToken(w, r)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "missing bearer token")
-		return
-	}
-	t, err := s.store.Token(r.Context(), HashToken(tok))
-	if err != nil || t.Kind != store.KindSession {
-		writeError(w, http.StatusUnauthorized, "unknown token")
 		return
 	}
 	writeJSON(w, http.StatusOK, proto.MeResponse{Username: t.User})
